@@ -1,0 +1,162 @@
+"""The type-tagged value format (docs/FORMAT.md): the mirror of src/serializer.zig."""
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+from .abi import Tag
+
+LUA_TYPE_NAMES = {2: "userdata", 6: "function", 7: "userdata", 8: "thread"}
+
+
+class FormatError(ValueError):
+    """Bytes that are not a valid serialized value."""
+
+
+@dataclass
+class LuaTable:
+    """A Lua table by value: its key/value pairs in Lua's traversal order."""
+
+    pairs: list[tuple[Any, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[Any, Any]:
+        return dict(self.pairs)
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """A reference back to the enclosing table at `depth` (0 = outermost)."""
+
+    depth: int
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """A value that cannot cross (function, userdata, thread): its tostring text."""
+
+    lua_type: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Truncated:
+    """A table beyond the depth or item limit: its tostring text."""
+
+    text: str
+
+
+def _text(raw: bytes) -> str | bytes:
+    """Lua strings are bytes: valid UTF-8 becomes str, anything else stays bytes."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw
+
+
+class Reader:
+    """Reads values, strings and integers from one buffer, in order."""
+
+    def __init__(self, data: bytes | bytearray | memoryview, offset: int = 0) -> None:
+        self.data = memoryview(data)
+        self.offset = offset
+
+    def take(self, n: int) -> memoryview:
+        if n < 0 or self.offset + n > len(self.data):
+            raise FormatError(f"truncated data at offset {self.offset}: need {n} bytes")
+        chunk = self.data[self.offset : self.offset + n]
+        self.offset += n
+        return chunk
+
+    def u8(self) -> int:
+        return self.take(1)[0]
+
+    def u32(self) -> int:
+        return struct.unpack("<I", self.take(4))[0]
+
+    def bytes(self) -> bytes:
+        return bytes(self.take(self.u32()))
+
+    def value(self) -> Any:
+        tag = self.u8()
+        if tag == Tag.NIL:
+            return None
+        if tag == Tag.BOOLEAN:
+            return self.u8() != 0
+        if tag == Tag.INTEGER:
+            return struct.unpack("<q", self.take(8))[0]
+        if tag == Tag.FLOAT:
+            return struct.unpack("<d", self.take(8))[0]
+        if tag == Tag.STRING:
+            return _text(self.bytes())
+        if tag == Tag.TABLE:
+            count = self.u32()
+            if count > len(self.data) - self.offset:
+                raise FormatError(f"table of {count} pairs cannot fit in the data")
+            return LuaTable([(self.value(), self.value()) for _ in range(count)])
+        if tag == Tag.CYCLE:
+            return Cycle(self.u32())
+        if tag == Tag.OPAQUE:
+            kind = self.u8()
+            return Opaque(LUA_TYPE_NAMES.get(kind, str(kind)), self.bytes().decode("utf-8", "replace"))
+        if tag == Tag.TRUNCATED:
+            return Truncated(self.bytes().decode("utf-8", "replace"))
+        raise FormatError(f"unknown tag 0x{tag:02x} at offset {self.offset - 1}")
+
+
+def decode(data: bytes | bytearray | memoryview) -> Any:
+    """One value from `data`, which must hold exactly one."""
+    reader = Reader(data)
+    value = reader.value()
+    if reader.offset != len(reader.data):
+        raise FormatError(f"{len(reader.data) - reader.offset} bytes left after the value")
+    return value
+
+
+def encode(value: Any) -> bytes:
+    """Bytes for a Python value: None, bool, int (i64), float, str/bytes, dict/list/LuaTable."""
+    out = bytearray()
+    _encode(value, out, [])
+    return bytes(out)
+
+
+def _encode(value: Any, out: bytearray, path: list[int]) -> None:
+    if value is None:
+        out.append(Tag.NIL)
+    elif isinstance(value, bool):
+        out += bytes((Tag.BOOLEAN, int(value)))
+    elif isinstance(value, int):
+        if not -(2**63) <= value < 2**63:
+            raise OverflowError(f"integer {value} does not fit in a Lua integer (64 bits)")
+        out.append(Tag.INTEGER)
+        out += struct.pack("<q", value)
+    elif isinstance(value, float):
+        out.append(Tag.FLOAT)
+        out += struct.pack("<d", value)
+    elif isinstance(value, (str, bytes)):
+        raw = value.encode("utf-8") if isinstance(value, str) else value
+        out.append(Tag.STRING)
+        out += struct.pack("<I", len(raw))
+        out += raw
+    elif isinstance(value, (dict, list, LuaTable)):
+        if id(value) in path:
+            raise ValueError("a cycle cannot be encoded from Python")
+        pairs = (
+            value.pairs
+            if isinstance(value, LuaTable)
+            else list(value.items())
+            if isinstance(value, dict)
+            else list(enumerate(value, start=1))
+        )
+        out.append(Tag.TABLE)
+        out += struct.pack("<I", len(pairs))
+        path.append(id(value))
+        for k, v in pairs:
+            if k is None or (isinstance(k, float) and math.isnan(k)):
+                raise ValueError(f"table key {k!r} is not allowed in Lua")
+            _encode(k, out, path)
+            _encode(v, out, path)
+        path.pop()
+    else:
+        raise TypeError(f"cannot encode a {type(value).__name__} as a Lua value")

@@ -1,0 +1,163 @@
+//! One eval: load the cell by lua.c's REPL rule, run it under a message
+//! handler, and write the reply (values with display text, or an error).
+const std = @import("std");
+const lua = @import("lua.zig");
+const c = lua.c;
+const state = @import("state.zig");
+const serializer = @import("serializer.zig");
+const output = @import("output.zig");
+const interrupt = @import("interrupt.zig");
+const err = @import("error.zig");
+const libs = @import("libs.zig");
+const Status = err.Status;
+
+const Request = struct {
+    name: []const u8,
+    code: []const u8,
+    status: Status = .ok,
+};
+
+/// Fallback reply when even the reply cannot be allocated.
+const oom_reply = [_]u8{ 3, 0, 0, 0, 17, 0, 0, 0 } ++ "not enough memory".* ++ [_]u8{ 0, 0, 0, 0 };
+var use_oom_reply = false;
+
+pub fn replyBytes() []const u8 {
+    if (use_oom_reply) return &oom_reply;
+    return state.reply.bytes();
+}
+
+/// Runs `code` as the chunk `name`; the reply is left in state.reply.
+pub fn eval(name: []const u8, code: []const u8) Status {
+    const L = state.L;
+    const top = c.lua_gettop(L);
+    defer c.lua_settop(L, top);
+    state.reply.reset();
+    use_oom_reply = false;
+    interrupt.beginEval();
+    var request = Request{ .name = name, .code = code };
+    lua.pushCFunction(L, protectedEval);
+    c.lua_pushlightuserdata(L, &request);
+    const status = lua.pcall(L, 1, 0, 0);
+    if (status != c.LUA_OK) {
+        // Only a memory error can escape protectedEval.
+        request.status = Status.fromLua(status, interrupt.requested());
+        replyError(L, request.status, lua.toSlice(L, -1) orelse "not enough memory", "");
+    }
+    output.flush();
+    c.lua_sethook(L, null, 0, 0);
+    return request.status;
+}
+
+fn protectedEval(L: ?*lua.State) callconv(.c) c_int {
+    const request: *Request = @ptrCast(@alignCast(c.lua_touserdata(L, 1)));
+    lua.pushCFunction(L, err.messageHandler); // 2
+    c.lua_pushnil(L);
+    c.lua_setfield(L, c.LUA_REGISTRYINDEX, err.traceback_key);
+    const chunkname = pushChunkName(L, request.name); // 3
+    var status = load(L, request.code, chunkname); // 4: the chunk or an error
+    if (status == c.LUA_OK) status = lua.pcall(L, 0, c.LUA_MULTRET, 2);
+    if (status != c.LUA_OK) {
+        request.status = Status.fromLua(status, interrupt.requested());
+        _ = c.lua_getfield(L, c.LUA_REGISTRYINDEX, err.traceback_key);
+        const traceback = if (status == c.LUA_ERRRUN or status == c.LUA_ERRERR) trimTraceback(lua.toSlice(L, -1) orelse "") else "";
+        replyError(L, request.status, lua.toSlice(L, -2) orelse "(error object is not a string)", traceback);
+        return 0;
+    }
+    request.status = .ok;
+    const count = if (suppressed(request.code)) 0 else c.lua_gettop(L) - 3;
+    replyValues(L, 4, count) catch {
+        request.status = .out_of_memory;
+        replyError(L, .out_of_memory, "not enough memory for the results", "");
+    };
+    return 0;
+}
+
+/// Drops the engine's own C frame from the bottom of a traceback.
+fn trimTraceback(t: []const u8) []const u8 {
+    return if (std.mem.endsWith(u8, t, "\n\t[C]: in ?")) t[0 .. t.len - "\n\t[C]: in ?".len] else t;
+}
+
+/// "[cell 3]" becomes "=[cell 3]", so messages read "[cell 3]:1: ...".
+fn pushChunkName(L: ?*lua.State, name: []const u8) [*:0]const u8 {
+    if (name.len > 0 and (name[0] == '=' or name[0] == '@')) return lua.pushSlice(L, name);
+    _ = lua.pushSlice(L, "=");
+    _ = lua.pushSlice(L, name);
+    c.lua_concat(L, 2);
+    return @ptrCast(c.lua_tolstring(L, -1, null));
+}
+
+/// lua.c's rule: try `return <code>` first, then the code as statements.
+fn load(L: ?*lua.State, code: []const u8, chunkname: [*:0]const u8) c_int {
+    var with_return = Parts{ .pieces = .{ "return ", code } };
+    if (c.lua_load(L, Parts.read, &with_return, chunkname, "t") == c.LUA_OK) return c.LUA_OK;
+    lua.pop(L, 1);
+    var as_is = Parts{ .pieces = .{ code, "" } };
+    return c.lua_load(L, Parts.read, &as_is, chunkname, "t");
+}
+
+/// A trailing `;` asks for no result, as in IPython.
+fn suppressed(code: []const u8) bool {
+    return std.mem.endsWith(u8, std.mem.trimEnd(u8, code, " \t\r\n"), ";");
+}
+
+/// A lua_Reader over two slices, so "return " needs no copy of the cell.
+const Parts = struct {
+    pieces: [2][]const u8,
+    next: usize = 0,
+
+    fn read(_: ?*lua.State, ud: ?*anyopaque, size: [*c]usize) callconv(.c) [*c]const u8 {
+        const self: *Parts = @ptrCast(@alignCast(ud));
+        while (self.next < self.pieces.len) {
+            const piece = self.pieces[self.next];
+            self.next += 1;
+            if (piece.len == 0) continue;
+            size.* = piece.len;
+            return piece.ptr;
+        }
+        size.* = 0;
+        return null;
+    }
+};
+
+/// Reply: status 0, u32 count, then each value and its display text.
+fn replyValues(L: ?*lua.State, first: c_int, count: c_int) error{OutOfMemory}!void {
+    const reply = &state.reply;
+    try reply.appendU32(@intCast(@intFromEnum(Status.ok)));
+    try reply.appendU32(@intCast(count));
+    var i: c_int = 0;
+    while (i < count) : (i += 1) {
+        try serializer.encode(L, first + i, reply);
+        try reply.appendString(displayText(L, first + i));
+        lua.pop(L, 1);
+    }
+}
+
+/// The prelude's render(value), protected; leaves one string on the stack.
+fn displayText(L: ?*lua.State, idx: c_int) []const u8 {
+    _ = c.lua_getfield(L, c.LUA_REGISTRYINDEX, libs.prelude_key);
+    _ = c.lua_getfield(L, -1, "render");
+    c.lua_rotate(L, -2, -1);
+    lua.pop(L, 1);
+    c.lua_pushvalue(L, idx);
+    if (lua.pcall(L, 1, 1, 0) != c.LUA_OK or c.lua_type(L, -1) != c.LUA_TSTRING) {
+        lua.pop(L, 1);
+        _ = lua.pushSlice(L, "<value cannot be displayed>");
+    }
+    return lua.toSlice(L, -1).?;
+}
+
+/// Reply: status, u32 length and message, u32 length and traceback.
+fn replyError(L: ?*lua.State, status: Status, message: []const u8, traceback: []const u8) void {
+    _ = L;
+    const reply = &state.reply;
+    reply.len = 0;
+    (struct {
+        fn write(r: anytype, s: Status, m: []const u8, t: []const u8) error{OutOfMemory}!void {
+            try r.appendU32(@intCast(@intFromEnum(s)));
+            try r.appendString(m);
+            try r.appendString(t);
+        }
+    }).write(reply, status, message, traceback) catch {
+        use_oom_reply = true;
+    };
+}

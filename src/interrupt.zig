@@ -1,0 +1,101 @@
+//! Stopping a running eval from another host thread, the way lua.c stops
+//! on SIGINT: the host's watcher thread writes a count hook straight into
+//! the running lua_State (a deliberate data race on volatile fields, as in
+//! lua.c), and the hook runs here, on the VM's own thread.
+//! The hook also serves output flush requests, so output streams while a
+//! long cell computes. Layout and protocol: docs/ABI.md, "Interrupts".
+const std = @import("std");
+const lua = @import("lua.zig");
+const c = lua.c;
+const output = @import("output.zig");
+
+/// Requests from the host's watcher thread; it writes, the hook reads.
+pub const Signals = extern struct {
+    interrupt: u32 = 0,
+    flush: u32 = 0,
+};
+
+/// What the host needs to arm the hook: addresses in linear memory and
+/// field offsets. Read once by the host at start-up (lw_interrupt_layout).
+pub const Layout = extern struct {
+    signals_addr: u32,
+    current_thread_addr: u32,
+    hook_fn: u32,
+    hook_mask: u32,
+    off_hook: u32,
+    off_hookmask: u32,
+    off_basehookcount: u32,
+    off_hookcount: u32,
+    off_ci: u32,
+    off_ci_trap: u32,
+};
+
+pub var signals: Signals = .{};
+/// The thread currently executing Lua: the main state or a resumed coroutine.
+pub var current_thread: ?*lua.State = null;
+var main_thread: ?*lua.State = null;
+
+extern const lw_lua_offsets: [6]c_uint;
+
+const hook_mask = c.LUA_MASKCOUNT;
+
+pub fn init(L: ?*lua.State) void {
+    main_thread = L;
+    current_thread = L;
+}
+
+pub fn layout() Layout {
+    return .{
+        .signals_addr = @intCast(@intFromPtr(&signals)),
+        .current_thread_addr = @intCast(@intFromPtr(&current_thread)),
+        .hook_fn = @intCast(@intFromPtr(&stopHook)),
+        .hook_mask = hook_mask,
+        .off_hook = lw_lua_offsets[0],
+        .off_hookmask = lw_lua_offsets[1],
+        .off_basehookcount = lw_lua_offsets[2],
+        .off_hookcount = lw_lua_offsets[3],
+        .off_ci = lw_lua_offsets[4],
+        .off_ci_trap = lw_lua_offsets[5],
+    };
+}
+
+/// Clears stale requests before an eval starts.
+pub fn beginEval() void {
+    signals.interrupt = 0;
+    signals.flush = 0;
+    current_thread = main_thread;
+    c.lua_sethook(main_thread, null, 0, 0);
+}
+
+/// True when the host asked this eval to stop.
+pub fn requested() bool {
+    return @as(*volatile u32, &signals.interrupt).* != 0;
+}
+
+/// Arms the hook on `L` from inside the VM (same effect as the host's write).
+pub fn arm(L: ?*lua.State) void {
+    c.lua_sethook(L, stopHook, hook_mask, 1);
+}
+
+/// Runs at the next Lua instruction after the host armed it.
+fn stopHook(L: ?*lua.State, _: [*c]c.lua_Debug) callconv(.c) void {
+    const flush: *volatile u32 = &signals.flush;
+    if (flush.* != 0) {
+        flush.* = 0;
+        output.flush();
+    }
+    // Stays armed while an interrupt is pending, so a pcall that swallows
+    // the error is interrupted again at its caller's next instruction.
+    if (requested()) lua.raise(L, "interrupted!");
+    c.lua_sethook(L, null, 0, 0);
+}
+
+/// coroutine.resume and coroutine.wrap go through here (see lua_user.h).
+export fn lw_resume(co: ?*lua.State, from: ?*lua.State, narg: c_int, nres: *c_int) c_int {
+    const previous = current_thread;
+    current_thread = co;
+    const status = c.lua_resume(co, from, narg, nres);
+    current_thread = previous;
+    if (requested()) arm(previous);
+    return status;
+}

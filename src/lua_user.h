@@ -1,0 +1,58 @@
+/*
+** Sandbox overrides forced into every Lua source file through LUA_USER_H
+** (included at the end of lua.h). The fetched Lua sources are never edited:
+** every change of behaviour lives here or in our own Zig library functions.
+*/
+#ifndef lua_wasm_user_h
+#define lua_wasm_user_h
+
+#include <stddef.h>
+#include <time.h>
+
+/* Output goes to the IO buffer (src/output.zig), never to stdio. */
+void lw_write_stdout(const char *s, size_t len);
+void lw_write_stderr_fmt(const char *fmt, const char *arg);
+#define lua_writestring(s, l)       lw_write_stdout((s), (l))
+#define lua_writeline()             lw_write_stdout("\n", 1)
+#define lua_writestringerror(s, p)  lw_write_stderr_fmt((s), (p))
+
+/* Real time comes from the host (src/libs/os.zig); a plain redefinition
+** would collide with libc's own symbols. */
+time_t lw_time(time_t *t);
+clock_t lw_clock(void);
+#define time(t)   lw_time(t)
+#define clock()   lw_clock()
+
+/* No locale: the decimal point is always '.'. */
+#undef lua_getlocaledecpoint
+#define lua_getlocaledecpoint() '.'
+
+/* A smaller Lua stack, so deep recursion ends in "stack overflow" instead
+** of exhausting the 2 MB heap (mirrors limits.zig: lua_stack_slots_max). */
+#undef LUAI_MAXSTACK
+#define LUAI_MAXSTACK 20000
+
+/* Coroutine resumes go through our wrapper, which tracks the running thread
+** so that an interrupt reaches the coroutine actually executing. */
+#if defined(lcorolib_c)
+int lw_resume(lua_State *L, lua_State *from, int narg, int *nres);
+#define lua_resume(L, from, narg, nres) lw_resume((L), (from), (narg), (nres))
+#endif
+
+/* The sandbox has no files: loading from a file or stdin fails cleanly,
+** and no WASI import is pulled in. */
+#if defined(lauxlib_c) || defined(ldblib_c)
+#include <stdio.h>
+#undef stdin
+#define stdin               ((FILE *)0)
+#define fopen(f, m)         ((void)(f), (void)(m), (FILE *)0)
+#define freopen(f, m, s)    ((void)(f), (void)(m), (void)(s), (FILE *)0)
+#define getc(f)             ((void)(f), EOF)
+#define fread(b, s, n, f)   ((void)(b), (void)(s), (void)(n), (void)(f), (size_t)0)
+#define ferror(f)           ((void)(f), 1)
+#define feof(f)             ((void)(f), 1)
+#define fclose(f)           ((void)(f), 0)
+#define fgets(b, n, f)      ((void)(b), (void)(n), (void)(f), (char *)0)
+#endif
+
+#endif

@@ -1,0 +1,114 @@
+//! The module's exports: the whole ABI seen from the host, and nothing else.
+//! docs/ABI.md describes every export, import, status and byte layout;
+//! lua_wasm_kernel/abi.py is the Python mirror. Keep all three in step.
+const std = @import("std");
+const assert = std.debug.assert;
+const limits = @import("limits.zig");
+const lua = @import("lua.zig");
+const c = lua.c;
+const state = @import("state.zig");
+const output = @import("output.zig");
+const eval = @import("eval.zig");
+const interrupt = @import("interrupt.zig");
+const Status = @import("error.zig").Status;
+
+/// Where the host wrote the pending input (lw_input_reserve) and its size.
+var input_ptr: ?[*]u8 = null;
+var input_len: u32 = 0;
+var interrupt_layout: interrupt.Layout = undefined;
+
+export fn lw_abi_version() u32 {
+    return limits.abi_version;
+}
+
+export fn lw_io_buffer() u32 {
+    return @intCast(@intFromPtr(&output.io_buffer));
+}
+
+export fn lw_io_buffer_size() u32 {
+    return limits.io_buffer_size_bytes;
+}
+
+/// Creates the persistent lua_State; 0 on success, 3 when out of memory.
+export fn lw_init() i32 {
+    if (state.L != null) return @intFromEnum(Status.bad_input);
+    if (!state.initWasm()) return @intFromEnum(Status.out_of_memory);
+    interrupt_layout = interrupt.layout();
+    return @intFromEnum(Status.ok);
+}
+
+/// Space for `len` bytes of input: the IO buffer, or the heap when larger.
+/// Returns its address, or 0 when memory is short.
+export fn lw_input_reserve(len: u32) u32 {
+    releaseInput();
+    if (len <= limits.io_buffer_size_bytes) {
+        input_ptr = &output.io_buffer;
+    } else {
+        input_ptr = state.heap.alloc(len) orelse return 0;
+    }
+    input_len = len;
+    return @intCast(@intFromPtr(input_ptr.?));
+}
+
+/// Runs the input as a cell: the first `name_len` bytes are the chunk name,
+/// the next `code_len` the code. Returns a status; the reply follows.
+export fn lw_eval(name_len: u32, code_len: u32) i32 {
+    assert(state.L != null);
+    const ptr = input_ptr orelse return @intFromEnum(Status.bad_input);
+    if (name_len > limits.chunk_name_size_max_bytes or @as(u64, name_len) + code_len != input_len)
+        return @intFromEnum(Status.bad_input);
+    // The name is copied by Lua and the code is parsed before anything runs,
+    // so output may reuse the IO buffer while the cell executes.
+    const status = eval.eval(ptr[0..name_len], ptr[name_len..][0..code_len]);
+    releaseInput();
+    return @intFromEnum(status);
+}
+
+fn releaseInput() void {
+    if (input_ptr) |p| if (p != @as([*]u8, &output.io_buffer)) state.heap.free(p);
+    input_ptr = null;
+    input_len = 0;
+}
+
+export fn lw_reply_ptr() u32 {
+    return @intCast(@intFromPtr(eval.replyBytes().ptr));
+}
+
+export fn lw_reply_len() u32 {
+    return @intCast(eval.replyBytes().len);
+}
+
+export fn lw_memory_used() u32 {
+    return state.heap.used_bytes;
+}
+
+export fn lw_memory_peak() u32 {
+    return state.heap.peak_bytes;
+}
+
+/// The cap: total linear memory, fixed for the instance's lifetime.
+export fn lw_memory_limit() u32 {
+    return state.memory_size_bytes;
+}
+
+export fn lw_memory_heap_capacity() u32 {
+    return state.heap.capacity();
+}
+
+export fn lw_lua_count() u32 {
+    return state.luaCountBytes();
+}
+
+/// 0: full collection; 1: one incremental step (returns 1 if a cycle ended).
+export fn lw_gc(op: u32) i32 {
+    return switch (op) {
+        0 => c.lua_gc(state.L, c.LUA_GCCOLLECT),
+        1 => c.lua_gc(state.L, c.LUA_GCSTEP, @as(c_int, 0)),
+        else => -1,
+    };
+}
+
+/// Address of the interrupt layout (interrupt.Layout, ten u32 words).
+export fn lw_interrupt_layout() u32 {
+    return @intCast(@intFromPtr(&interrupt_layout));
+}

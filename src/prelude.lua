@@ -1,0 +1,131 @@
+-- The Lua side of the sandbox, run once by `init` with the native functions
+-- of src/libs.zig. Builds `io` and `os`, and returns the engine's helpers
+-- (kept in the registry, out of the user's reach).
+local native = ...
+local write, setmetatable, error = native.write, setmetatable, error
+
+-- A clear error for what the sandbox removes on purpose.
+local function removed(lib, name, why)
+  return function()
+    error(lib .. "." .. name .. " is not available in the lua-wasm sandbox (" .. why .. ")", 2)
+  end
+end
+
+local function sandboxed(lib, names, why)
+  local stubs = {}
+  for _, name in ipairs(names) do stubs[name] = removed(lib, name, why) end
+  return { __index = stubs }
+end
+
+package = { loaded = debug.getregistry()._LOADED }
+
+-- io: standard output and error only.
+local file_methods = {}
+local file_mt = { __index = file_methods, __name = "FILE*" }
+local stdout = setmetatable({ stream = 1, name = "stdout" }, file_mt)
+local stderr = setmetatable({ stream = 2, name = "stderr" }, file_mt)
+file_mt.__tostring = function(f) return "file (" .. f.name .. ")" end
+
+function file_methods.write(f, ...)
+  write(f.stream, ...)
+  return f
+end
+function file_methods.flush(f) return f end
+function file_methods.setvbuf() return true end
+function file_methods.close() return nil, "cannot close standard file" end
+
+io = setmetatable({
+  stdout = stdout,
+  stderr = stderr,
+  write = function(...) write(1, ...) return stdout end,
+  read = function() error("io.read: standard input is not available here", 2) end,
+}, sandboxed("io", { "open", "popen", "lines", "input", "output", "close", "tmpfile", "type" },
+  "no file system"))
+package.loaded.io = io
+
+-- os: clocks and dates only (dates are UTC: the sandbox has no time zone).
+os = setmetatable({
+  time = native.time,
+  clock = native.clock,
+  date = native.date,
+  difftime = function(a, b) return a - (b or 0) + 0.0 end,
+  getenv = function() return nil end,
+}, sandboxed("os", { "execute", "exit", "remove", "rename", "tmpname", "setlocale" },
+  "no processes or files"))
+package.loaded.os = os
+
+-- Seed math.random from the host's clock, to the microsecond.
+do
+  local t = native.wall()
+  math.randomseed(math.floor(t), math.floor((t % 1) * 1e6))
+end
+
+-- Display text of a result, as the Lua REPL shows it, with tables pretty-printed.
+local render
+do
+  local type, tostring, pairs, rawlen, rawget, getmetatable, sort, concat, format =
+    type, tostring, pairs, rawlen, rawget, getmetatable, table.sort, table.concat, string.format
+  local keywords = {}
+  for w in ([[and break do else elseif end false for function goto if in local nil not or
+    repeat return then true until while]]):gmatch("%a+") do keywords[w] = true end
+  local max_depth, max_items, width = 12, 200, 72
+
+  local kind_order = { number = 1, string = 2, boolean = 3 }
+  local function key_less(a, b)
+    local ka, kb = kind_order[type(a)] or 4, kind_order[type(b)] or 4
+    if ka ~= kb then return ka < kb end
+    if ka <= 2 then return a < b end
+    return tostring(a) < tostring(b)
+  end
+
+  local function scalar(v)
+    if type(v) == "string" then return (format("%q", v):gsub("\\\n", "\\n")) end
+    return tostring(v)
+  end
+
+  local function plain_table(v)
+    local mt = getmetatable(v)
+    return not (mt and (rawget(mt, "__tostring") or rawget(mt, "__name")))
+  end
+
+  local function table_text(t, depth, open, indent)
+    if open[t] then return "<cycle: " .. tostring(t) .. ">" end
+    if depth > max_depth then return "{...}" end
+    open[t] = true
+    local parts, n = {}, rawlen(t)
+    for i = 1, math.min(n, max_items) do
+      local v = rawget(t, i)
+      parts[#parts + 1] = (type(v) == "table" and plain_table(v))
+        and table_text(v, depth + 1, open, indent .. "  ") or scalar(v)
+    end
+    local keys = {}
+    for k in pairs(t) do
+      if not (math.type(k) == "integer" and k >= 1 and k <= n) then keys[#keys + 1] = k end
+    end
+    sort(keys, key_less)
+    for i = 1, #keys do
+      if #parts >= max_items then break end
+      local k, v = keys[i], rawget(t, keys[i])
+      local ks = (type(k) == "string" and k:match("^[%a_][%w_]*$") and not keywords[k]) and k
+        or "[" .. ((type(k) == "table" and plain_table(k))
+          and table_text(k, depth + 1, open, indent .. "  ") or scalar(k)) .. "]"
+      parts[#parts + 1] = ks .. " = " .. ((type(v) == "table" and plain_table(v))
+        and table_text(v, depth + 1, open, indent .. "  ") or scalar(v))
+    end
+    local total = n + #keys
+    if total > #parts then parts[#parts + 1] = format("... (%d more)", total - #parts) end
+    open[t] = nil
+    if #parts == 0 then return "{}" end
+    local inline = "{" .. concat(parts, ", ") .. "}"
+    if #inline <= width and not inline:find("\n", 1, true) then return inline end
+    local inner = indent .. "  "
+    return "{\n" .. inner .. concat(parts, ",\n" .. inner) .. ",\n" .. indent .. "}"
+  end
+
+  function render(v)
+    if type(v) == "table" and plain_table(v) then return table_text(v, 1, {}, "") end
+    return tostring(v)
+  end
+end
+
+return { render = render }

@@ -1,0 +1,11 @@
+//! Root of `zig build test`: the engine's unit tests, built for the host.
+//! (main.zig's exports are wasm-only, so the tests start from here.)
+test {
+    _ = @import("allocator.zig");
+    _ = @import("output.zig");
+    _ = @import("reply.zig");
+    _ = @import("serializer.zig");
+    // Their exports back Lua's C side (print, coroutines, clocks).
+    _ = @import("interrupt.zig");
+    _ = @import("libs.zig");
+}

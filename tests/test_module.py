@@ -1,0 +1,82 @@
+"""The built module: what it imports and exports, its size, its memory layout."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import wasmtime
+
+from lua_wasm_kernel import abi
+from lua_wasm_kernel.vm import WASM_PATH, Runtime, WasmModuleError
+
+SIZE_CEILING_BYTES = 400 * 1024
+
+
+def test_imports_only_our_env_functions(runtime: Runtime) -> None:
+    imports = sorted((i.module, i.name) for i in runtime.module.imports)
+    assert imports == sorted(("env", name) for name in abi.IMPORTS)
+
+
+def test_exports_match_the_abi(runtime: Runtime) -> None:
+    exports = {e.name for e in runtime.module.exports}
+    assert set(abi.EXPORTS) <= exports
+    assert exports - set(abi.EXPORTS) <= {"_initialize"}
+
+
+def test_memory_is_imported_with_room_for_stack_and_buffer(runtime: Runtime) -> None:
+    (mem,) = [i for i in runtime.module.imports if i.name == "memory"]
+    assert mem.type.limits.min * abi.WASM_PAGE_SIZE_BYTES >= 256 * 1024 + abi.IO_BUFFER_SIZE_BYTES
+    assert mem.type.limits.max is None  # the host picks the (fixed) size
+
+
+def test_stack_is_placed_first(vm) -> None:
+    # Everything static (IO buffer, interrupt signals) lies above the 256 KiB stack.
+    assert vm._call("lw_io_buffer") >= 256 * 1024
+    assert vm.interrupt_layout["signals_addr"] >= 256 * 1024
+
+
+def test_size_ceiling() -> None:
+    assert WASM_PATH.stat().st_size < SIZE_CEILING_BYTES
+
+
+def test_stale_or_missing_module_gets_a_clear_message(tmp_path) -> None:
+    missing = tmp_path / "lua.wasm"
+    try:
+        Runtime(wasm_path=missing, cache_dir=tmp_path)
+    except WasmModuleError as e:
+        assert "hatch_build.py" in str(e)
+    else:
+        raise AssertionError("a missing module must raise")
+    stale = tmp_path / "stale.wasm"
+    stale.write_bytes(wasmtime.wat2wasm('(module (func (export "lw_init") (result i32) i32.const 0))'))
+    try:
+        Runtime(wasm_path=stale, cache_dir=tmp_path)
+    except WasmModuleError as e:
+        assert "does not match this host" in str(e) and "pip install" in str(e)
+    else:
+        raise AssertionError("a stale module must raise")
+
+
+def test_compiled_module_cache_is_reused(tmp_path) -> None:
+    Runtime(cache_dir=tmp_path)
+    cached = list(tmp_path.glob("lua-*.cwasm"))
+    assert len(cached) == 1
+    stamp = cached[0].stat().st_mtime_ns
+    Runtime(cache_dir=tmp_path)
+    assert cached[0].stat().st_mtime_ns == stamp
+    # A corrupt cache entry is ignored and replaced.
+    cached[0].write_bytes(b"garbage")
+    Runtime(cache_dir=tmp_path)
+    assert cached[0].read_bytes() != b"garbage"
+
+
+def test_zig_unit_tests_pass() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run(
+        [sys.executable, "-m", "ziglang", "build", "test", f"-Dlua-src={root / 'build' / 'lua54'}",
+         "--cache-dir", str(root / "build" / "zig-cache")],
+        cwd=root, capture_output=True, text=True, timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]

@@ -1,0 +1,239 @@
+"""The engine through its Python host: eval, output, errors, limits."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from lua_wasm_kernel.abi import Status, Stream
+from lua_wasm_kernel.serializer import Cycle, LuaTable, Opaque
+from lua_wasm_kernel.vm import LuaVM
+
+
+def test_expression_values_and_display(vm: LuaVM) -> None:
+    r = vm.eval("1 + 2")
+    assert r.status == Status.OK and r.values == [3] and r.display == ["3"]
+    r = vm.eval("2^10")
+    assert r.values == [1024.0] and r.display == ["1024.0"]
+    r = vm.eval("return 1, 'two', nil, true")
+    assert r.values == [1, "two", None, True]
+    assert r.display == ["1", "two", "nil", "true"]
+
+
+def test_globals_persist_across_evals(vm: LuaVM) -> None:
+    assert vm.eval("x = 41").values == []
+    assert vm.eval("function inc(v) return v + 1 end").ok
+    assert vm.eval("inc(x)").values == [42]
+
+
+def test_statements_then_expression_rule(vm: LuaVM) -> None:
+    # `return local x = 1` does not parse, so the cell runs as statements.
+    r = vm.eval("local y = 5\nz = y * 2")
+    assert r.ok and r.values == []
+    assert vm.eval("z").values == [10]
+
+
+def test_trailing_semicolon_hides_the_value(vm: LuaVM) -> None:
+    r = vm.eval("1 + 1;")
+    assert r.ok and r.values == [] and r.display == []
+    assert vm.eval("t = {1};").ok
+    assert vm.eval("#t").values == [1]
+
+
+def test_tables_by_value_and_pretty_display(vm: LuaVM) -> None:
+    r = vm.eval("{1, 2, {a = 3}, name = 'x'}")
+    (value,) = r.values
+    assert isinstance(value, LuaTable)
+    d = value.to_dict()
+    assert d[1] == 1 and d[2] == 2 and d["name"] == "x"
+    assert d[3].to_dict() == {"a": 3}
+    assert r.display == ['{1, 2, {a = 3}, name = "x"}']
+
+
+def test_cycles_are_marked(vm: LuaVM) -> None:
+    r = vm.eval("local t = {name = 'root'}; t.self = t; return t")
+    pairs = r.values[0].to_dict()
+    assert pairs["self"] == Cycle(0)
+    assert "<cycle: table: 0x" in r.display[0]
+
+
+def test_long_tables_display_on_several_lines(vm: LuaVM) -> None:
+    r = vm.eval("local t = {} for i = 1, 30 do t['key' .. i] = i end return t")
+    assert r.display[0].startswith("{\n  key1 = 1,\n")
+    assert r.display[0].endswith("\n}")
+
+
+def test_opaque_values_and_tostring(vm: LuaVM) -> None:
+    r = vm.eval("print")
+    assert isinstance(r.values[0], Opaque) and r.values[0].lua_type == "function"
+    assert r.display[0].startswith("function: ")
+    r = vm.eval("setmetatable({}, {__tostring = function() return 'custom!' end})")
+    assert r.display == ["custom!"]
+
+
+def test_floats_and_special_numbers(vm: LuaVM) -> None:
+    r = vm.eval("1/0, -1/0, 0/0, math.maxinteger, math.mininteger, 0.1")
+    inf, ninf, nan, imax, imin, tenth = r.values
+    assert inf == math.inf and ninf == -math.inf and math.isnan(nan)
+    assert imax == 2**63 - 1 and imin == -(2**63) and tenth == 0.1
+    assert r.display[:2] == ["inf", "-inf"]
+
+
+def test_print_and_io_write_stream_in_order(vm: LuaVM, output) -> None:
+    code = "for i = 1, 2000 do print('line', i) end io.write('tail', 1.0, ' ', 2, '\\n')"
+    assert vm.eval(code, on_output=output).ok
+    lines = output.text().splitlines()
+    assert lines[0] == "line\t1" and lines[1999] == "line\t2000"
+    assert lines[2000] == "tail1 2"  # io.write prints floats as liolib does (%.14g)
+    assert len(lines) == 2001
+
+
+def test_more_than_64k_of_output_is_complete(vm: LuaVM, output) -> None:
+    code = "for i = 1, 20000 do print(string.format('%06d', i)) end"
+    assert vm.eval(code, on_output=output).ok
+    lines = output.text().splitlines()
+    assert lines == [f"{i:06d}" for i in range(1, 20001)]
+    assert len(output.chunks) > 1  # it was flushed while running, in pieces
+
+
+def test_one_huge_write_is_not_cut(vm: LuaVM, output) -> None:
+    assert vm.eval("io.write(string.rep('ab', 100000))", on_output=output).ok
+    assert output.text() == "ab" * 100000
+
+
+def test_stderr_is_separate_and_ordered(vm: LuaVM, output) -> None:
+    assert vm.eval("print('a') io.stderr:write('b\\n') print('c')", on_output=output).ok
+    assert output.chunks == [(Stream.STDOUT, "a\n"), (Stream.STDERR, "b\n"), (Stream.STDOUT, "c\n")]
+
+
+def test_utf8_split_across_flushes_is_decoded(vm: LuaVM, output) -> None:
+    # 65535 ASCII bytes put the 2-byte 'é' across the 64 KiB buffer boundary.
+    assert vm.eval("io.write(string.rep('a', 65535), 'é', 'z')", on_output=output).ok
+    assert output.text() == "a" * 65535 + "éz"
+
+
+def test_runtime_error_with_traceback_then_recovery(vm: LuaVM) -> None:
+    vm.eval("kept = 'still here'")
+    r = vm.eval("local function boom() error('kaboom') end\nboom()", chunk_name="[cell 7]")
+    assert r.status == Status.RUNTIME_ERROR
+    assert r.error == "[cell 7]:1: kaboom"
+    assert r.traceback.startswith("stack traceback:")
+    assert "in function 'error'" in r.traceback and "[cell 7]:2: in main chunk" in r.traceback
+    assert "[C]: in ?" not in r.traceback
+    assert vm.eval("kept").values == ["still here"]
+
+
+def test_error_objects_that_are_not_strings(vm: LuaVM) -> None:
+    assert vm.eval("error({code = 1})").error == "(error object is a table value)"
+    r = vm.eval("error(setmetatable({}, {__tostring = function() return 'custom error' end}))")
+    assert r.error == "custom error"
+
+
+def test_syntax_error(vm: LuaVM) -> None:
+    r = vm.eval("x = = 1", chunk_name="[cell 2]")
+    assert r.status == Status.SYNTAX_ERROR
+    assert r.error.startswith("[cell 2]:1:") and "near '='" in r.error
+    assert vm.eval("1").ok
+
+
+def test_memory_cap_is_a_clean_error_and_the_vm_goes_on(vm: LuaVM) -> None:
+    vm.eval("survivor = {1, 2, 3}")
+    r = vm.eval("local t = {} for i = 1, 1e7 do t[i] = i end")
+    assert r.status == Status.OUT_OF_MEMORY
+    assert "not enough memory" in r.error
+    r = vm.eval("string.rep('x', 3 * 1024 * 1024)")
+    assert r.status == Status.OUT_OF_MEMORY
+    assert vm.eval("#survivor").values == [3]
+    stats = vm.memory_stats()
+    assert stats.limit_bytes == 2 * 1024 * 1024
+    assert stats.peak_bytes <= stats.heap_capacity_bytes < stats.limit_bytes
+
+
+def test_deep_recursion_is_stack_overflow_not_a_trap(vm: LuaVM) -> None:
+    r = vm.eval("local function f(n) return 1 + f(n + 1) end return f(1)")
+    assert r.status == Status.RUNTIME_ERROR
+    assert "stack overflow" in r.error
+    r = vm.eval("local function g(n) return select('#', string.rep('x', 1), g(n + 1)) end return g(1)")
+    assert r.status == Status.RUNTIME_ERROR
+    assert vm.eval("1 + 1").values == [2]
+
+
+def test_c_stack_overflow_is_an_error(vm: LuaVM) -> None:
+    # Each level re-enters the VM from C (a metamethod): limited by LUAI_MAXCCALLS.
+    code = "local t = setmetatable({}, {__index = function(t, k) return t[k + 1] end}) return t[1]"
+    r = vm.eval(code)
+    assert r.status == Status.RUNTIME_ERROR
+    assert "stack overflow" in r.error or "C stack overflow" in r.error
+    assert vm.eval("2").values == [2]
+
+
+def test_cells_larger_than_the_io_buffer(vm: LuaVM) -> None:
+    body = "-- " + "c" * 70000 + "\n" + "\n".join(f"v{i} = {i}" for i in range(3000))
+    assert len(body) > 64 * 1024
+    assert vm.eval(body + "\nreturn v2999, #[[" + "x" * 90000 + "]]").values == [2999, 90000]
+
+
+def test_values_larger_than_the_io_buffer(vm: LuaVM) -> None:
+    r = vm.eval("string.rep('xyz', 100000)")
+    assert r.values == ["xyz" * 100000]
+    r = vm.eval("local t = {} for i = 1, 20000 do t[i] = i end return t")
+    assert len(r.values[0].pairs) == 20000
+
+
+def test_binary_strings_stay_bytes(vm: LuaVM) -> None:
+    assert vm.eval("'\\xff\\x00a'").values == [b"\xff\x00a"]
+
+
+def test_memory_stats_and_gc(vm: LuaVM) -> None:
+    vm.eval("garbage = {} for i = 1, 5000 do garbage[i] = {i} end")
+    before = vm.memory_stats()
+    assert before.lua_bytes > 5000 * 16
+    vm.eval("garbage = nil")
+    freed = vm.gc()
+    after = vm.memory_stats()
+    assert freed > 5000 * 16
+    assert after.lua_bytes < before.lua_bytes and after.used_bytes < before.used_bytes
+    assert before.peak_bytes >= before.used_bytes
+
+
+def test_reset_starts_a_fresh_state(vm: LuaVM) -> None:
+    vm.eval("x = 1")
+    vm.reset()
+    assert vm.eval("x").values == [None]
+
+
+def test_custom_memory_size(runtime) -> None:
+    big = LuaVM(memory_bytes=8 * 1024 * 1024, runtime=runtime)
+    assert big.memory_stats().limit_bytes == 8 * 1024 * 1024
+    r = big.eval("local t = {} for i = 1, 200000 do t[i] = i end return #t")
+    assert r.values == [200000]
+    with pytest.raises(ValueError, match="multiple of 64 KiB"):
+        LuaVM(memory_bytes=3 * 1024 * 1024 + 1, runtime=runtime)
+
+
+def test_real_clocks(vm: LuaVM) -> None:
+    import time
+
+    now = vm.eval("os.time()").values[0]
+    assert abs(now - time.time()) < 5
+    assert vm.eval("os.date('!%Y', 0)").values == ["1970"]
+    assert vm.eval("os.time({year = 2000, month = 1, day = 1, hour = 0})").values == [946684800]
+    assert vm.eval("os.date('!*t', 86400).day").values == [2]
+    c1 = vm.eval("os.clock()").values[0]
+    vm.eval("local x = 0 for i = 1, 2e6 do x = x + i end")
+    assert vm.eval("os.clock()").values[0] > c1
+    assert vm.eval("os.getenv('HOME')").values == [None]
+
+
+def test_random_seed_differs_between_vms(runtime) -> None:
+    draws = {LuaVM(runtime=runtime).eval("math.random(1, 1 << 40)").values[0] for _ in range(3)}
+    assert len(draws) > 1
+
+
+def test_sandbox_removes_files_and_processes_clearly(vm: LuaVM) -> None:
+    for call in ("io.open('x')", "os.execute('ls')", "os.remove('x')", "io.popen('ls')"):
+        r = vm.eval(call)
+        assert r.status == Status.RUNTIME_ERROR
+        assert "not available in the lua-wasm sandbox" in r.error, call
+    r = vm.eval("dofile('/etc/passwd')")
+    assert r.status == Status.RUNTIME_ERROR and "cannot open" in r.error
