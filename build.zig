@@ -6,14 +6,15 @@ const std = @import("std");
 const limits = @import("src/limits.zig");
 
 /// Lua's core and safe libraries. Left out: lua.c, onelua.c, ltests.c, and
-/// liolib.c, loslib.c, loadlib.c, linit.c (files, processes, dlopen); the
-/// sandbox's io and os live in src/libs.zig and src/prelude.lua.
+/// liolib.c, loslib.c, linit.c (files, processes); the sandbox's io and os
+/// live in src/libs.zig and src/prelude.lua. loadlib.c is built without
+/// dlopen and with its file and getenv calls stubbed (src/lua_user.h).
 const lua_sources = [_][]const u8{
     "lapi.c",    "lcode.c",    "lctype.c",   "ldebug.c",  "ldo.c",     "ldump.c",
     "lfunc.c",   "lgc.c",      "llex.c",     "lmem.c",    "lobject.c", "lopcodes.c",
     "lparser.c", "lstate.c",   "lstring.c",  "ltable.c",  "ltm.c",     "lundump.c",
     "lvm.c",     "lzio.c",     "lauxlib.c",  "lbaselib.c", "lcorolib.c", "ldblib.c",
-    "lmathlib.c", "lstrlib.c", "ltablib.c",  "lutf8lib.c",
+    "lmathlib.c", "lstrlib.c", "ltablib.c",  "lutf8lib.c", "loadlib.c",
 };
 
 /// Every export of the module (src/main.zig); nothing else leaves it.
@@ -37,6 +38,10 @@ pub fn build(b: *std.Build) void {
         .cpu_arch = .wasm32,
         .os_tag = .wasi,
         .cpu_features_add = std.Target.wasm.featureSet(&.{.exception_handling}),
+        // No bulk memory: memory.copy/fill would run as wasmtime libcalls in
+        // host code, where the interrupt escalation's mprotect would crash the
+        // process instead of trapping (docs/ABI.md, "Interrupts and streaming").
+        .cpu_features_sub = std.Target.wasm.featureSet(&.{ .bulk_memory, .bulk_memory_opt }),
     });
     const mod = b.createModule(.{
         .root_source_file = b.path("src/main.zig"),

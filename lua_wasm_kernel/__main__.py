@@ -10,11 +10,10 @@ def main(argv: list[str] | None = None) -> int:
         from .install import main as install_main
 
         return install_main(argv[1:])
-    from ipykernel.kernelapp import IPKernelApp
-
+    from .app import LuaWasmKernelApp
     from .kernel import LuaWasmKernel
 
-    IPKernelApp.launch_instance(argv=argv, kernel_class=LuaWasmKernel)
+    LuaWasmKernelApp.launch_instance(argv=argv, kernel_class=LuaWasmKernel)
     return 0
 
 

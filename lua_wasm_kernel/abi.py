@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import enum
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 IO_BUFFER_SIZE_BYTES = 64 * 1024
 WASM_PAGE_SIZE_BYTES = 64 * 1024
 MEMORY_SIZE_DEFAULT_BYTES = 2 * 1024 * 1024
 CHUNK_NAME_SIZE_MAX_BYTES = 256
+HOST_CALL_NAME_SIZE_MAX_BYTES = 256
 
 
 class Status(enum.IntEnum):
@@ -55,7 +56,7 @@ class Clock(enum.IntEnum):
     CPU_SECONDS = 1
 
 
-# interrupt.Layout in src/interrupt.zig: ten u32 words, in this order.
+# interrupt.Layout in src/interrupt.zig: fourteen u32 words, in this order.
 INTERRUPT_LAYOUT_FIELDS = (
     "signals_addr",
     "current_thread_addr",
@@ -67,6 +68,10 @@ INTERRUPT_LAYOUT_FIELDS = (
     "off_hookcount",
     "off_ci",
     "off_ci_trap",
+    "off_ci_previous",
+    "off_ci_callstatus",
+    "cist_c",
+    "output_pending_addr",
 )
 
 EXPORTS = (
@@ -87,4 +92,4 @@ EXPORTS = (
     "lw_interrupt_layout",
 )
 
-IMPORTS = ("memory", "lw_host_output", "lw_host_now")
+IMPORTS = ("memory", "lw_host_output", "lw_host_now", "lw_host_call", "lw_host_take")

@@ -4,10 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 from ipykernel.kernelbase import Kernel
-from traitlets import Int
 
-from . import LUA_VERSION, __version__
-from .abi import MEMORY_SIZE_DEFAULT_BYTES, Status, Stream
+from . import LUA_VERSION, __version__, introspect
+from .abi import Status, Stream
+from .config import KernelSettings
+from .display import Display
+from .history import History
+from .modules import ModuleFinder
+from .stdin import InputReader
 from .vm import LuaVM
 
 ERROR_NAMES = {
@@ -20,7 +24,7 @@ ERROR_NAMES = {
 }
 
 
-class LuaWasmKernel(Kernel):
+class LuaWasmKernel(KernelSettings, Kernel):
     implementation = "lua-wasm"
     implementation_version = __version__
     language = "lua"
@@ -38,26 +42,58 @@ class LuaWasmKernel(Kernel):
         {"text": "Programming in Lua", "url": "https://www.lua.org/pil/"},
     ]
 
-    memory_limit = Int(
-        MEMORY_SIZE_DEFAULT_BYTES, config=True, help="Bytes of linear memory of the Lua VM (a multiple of 64 KiB)"
-    )
-
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.vm = LuaVM(memory_bytes=self.memory_limit)
+        self.vm = LuaVM(memory_bytes=self.memory_limit, init_scripts=[introspect.init_script()])
+        # Host functions behind display, help, io.read and require.
+        self.rich_output = Display(self._send_iopub)
+        self.rich_output.register(self.vm)
+        ModuleFinder().register(self.vm)
+        watcher = getattr(self.vm, "watcher", None)
+        pending = (lambda: watcher.interrupt_pending) if watcher is not None else None
+        self.stdin_reader = InputReader(self, pending)
+        self.stdin_reader.register(self.vm)
+        if watcher is not None:
+            watcher.escalate_after = self.interrupt_escalation_delay
+        self.history = History(self.history_file or ":memory:")
+        self.cell_sources: dict[str, str] = {}  # chunk name -> code, for inspect's source
+        self._next_count = 1  # the number the next stored cell gets, as IPython counts
+        self._hidden_count = 0  # cells run without a number: silent or store_history=False
 
     @property
     def banner(self) -> str:  # type: ignore[override]
         return (
             f"Lua {LUA_VERSION} in WebAssembly (lua-wasm {__version__}), "
-            f"memory limit {self.memory_limit // 1024} KiB"
+            f"memory limit {_format_bytes(self.memory_limit)}"
         )
+
+    @property  # type: ignore[override]
+    def execution_count(self) -> int:
+        """The number of the next stored cell (what execute_input shows)."""
+        return self._next_count
+
+    @execution_count.setter
+    def execution_count(self, value: int) -> None:
+        pass  # the base class adds 1 for every non-silent cell; we count only stored ones
+
+    # Interrupts come as messages (kernel.json: interrupt_mode "message"), handled by
+    # interrupt_request below. ipykernel would install default_int_handler around each
+    # handler: a stray SIGINT would then surface as a KeyboardInterrupt once wasm
+    # returns, and the cell would get no reply. Keep ipykernel's SIG_IGN instead.
+    def pre_handler_hook(self) -> None:
+        pass
+
+    def post_handler_hook(self) -> None:
+        pass
+
+    def _send_iopub(self, msg_type: str, content: dict[str, Any]) -> None:
+        self.send_response(self.iopub_socket, msg_type, content)
 
     def _send_stream(self, stream: Stream, text: str) -> None:
         name = "stderr" if stream == Stream.STDERR else "stdout"
         self.send_response(self.iopub_socket, "stream", {"name": name, "text": text})
 
-    def do_execute(
+    async def do_execute(
         self,
         code: str,
         silent: bool,
@@ -68,9 +104,29 @@ class LuaWasmKernel(Kernel):
         cell_meta: Any = None,
         cell_id: Any = None,
     ) -> dict[str, Any]:
+        count = self._next_count
+        stored = store_history and not silent
+        if stored:
+            chunk_name = f"[cell {count}]"
+        else:
+            self._hidden_count += 1
+            chunk_name = f"[hidden {self._hidden_count}]"
+        self.cell_sources[chunk_name] = code
         on_output = None if silent else self._send_stream
-        result = self.vm.eval(code, f"[cell {self.execution_count}]", on_output)
+        self._allow_stdin = allow_stdin
+        self.stdin_reader.begin(allowed=allow_stdin)
+        self.rich_output.begin(enabled=not silent)
+        result = self.vm.eval(code, chunk_name, on_output)
+        self.stdin_reader.allowed = False
+        payload = self.rich_output.payloads
+        # As in IPython: a stored cell takes its number even if it fails; the reply of
+        # an unstored one carries the last number taken.
+        reply_count = count if stored else count - 1
+        if stored:
+            self._next_count += 1
         if not result.ok:
+            if stored:
+                self.history.store(count, code)
             content = {
                 "ename": ERROR_NAMES.get(result.status, "LuaError"),
                 "evalue": result.error or "",
@@ -78,15 +134,73 @@ class LuaWasmKernel(Kernel):
             }
             if not silent:
                 self.send_response(self.iopub_socket, "error", content)
-            return {"status": "error", "execution_count": self.execution_count, **content}
-        if result.display and not silent:
+            return {"status": "error", "execution_count": reply_count, "payload": payload, **content}
+        text = "\t".join(result.display) if result.display else None
+        if stored:
+            self.history.store(count, code, text)
+        if text is not None and not silent:
             self.send_response(
                 self.iopub_socket,
                 "execute_result",
-                {
-                    "execution_count": self.execution_count,
-                    "data": {"text/plain": "\t".join(result.display)},
-                    "metadata": {},
-                },
+                {"execution_count": count, "data": {"text/plain": text}, "metadata": {}},
             )
-        return {"status": "ok", "execution_count": self.execution_count, "payload": [], "user_expressions": {}}
+        return {"status": "ok", "execution_count": reply_count, "payload": payload, "user_expressions": {}}
+
+    # The modules of complete, inspect and is_complete load on first use: cold start.
+    async def do_complete(self, code: str, cursor_pos: int) -> dict[str, Any]:
+        from .complete import complete
+
+        return complete(self.vm, code, cursor_pos)
+
+    async def do_inspect(
+        self, code: str, cursor_pos: int, detail_level: int = 0, omit_sections: Any = ()
+    ) -> dict[str, Any]:
+        from .inspect import inspect
+
+        return inspect(self.vm, code, cursor_pos, detail_level, self.cell_sources)
+
+    async def do_is_complete(self, code: str) -> dict[str, Any]:
+        from .is_complete import is_complete
+
+        return is_complete(self.vm, code)
+
+    async def do_history(
+        self,
+        hist_access_type: str,
+        output: bool,
+        raw: bool,
+        session: int | None = None,
+        start: int | None = None,
+        stop: int | None = None,
+        n: int | None = None,
+        pattern: str | None = None,
+        unique: bool = False,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        if hist_access_type == "tail":
+            entries = self.history.tail(10 if n is None else n, output=output)
+        elif hist_access_type == "range":
+            entries = self.history.range(session or 0, 1 if start is None else start, stop, output=output)
+        elif hist_access_type == "search":
+            entries = self.history.search(pattern or "*", n=n, unique=unique, output=output)
+        else:
+            entries = []
+        return {"status": "ok", "history": entries}
+
+    async def interrupt_request(self, stream: Any, ident: Any, parent: Any) -> None:
+        # With interrupt_mode "message" this runs on the control thread while the
+        # cell runs on the main thread: stop the VM directly (thread-safe; a no-op
+        # when idle), no signal needed.
+        self.vm.interrupt()
+        self.session.send(stream, "interrupt_reply", {"status": "ok"}, parent, ident=ident)
+
+    async def do_shutdown(self, restart: bool) -> dict[str, Any]:
+        self.history.close()
+        return {"status": "ok", "restart": restart}
+
+
+def _format_bytes(n: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n} bytes"

@@ -14,15 +14,17 @@ import os
 import struct
 import tempfile
 import time
+import weakref
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import wasmtime
 
 from . import abi
 from .abi import Status, Stream
+from .interrupt import Escalated, InterruptWatcher
+from .hostcall import HostCalls, HostFunction
 from .serializer import Reader
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,14 @@ class MemoryStats:
     lua_bytes: int
 
 
+def _trap_reason(error: Exception) -> str:
+    """The useful line of a wasmtime trap: its cause, not its wasm backtrace."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    # wasmtime puts the backtrace first and the cause ("Caused by: ...") last.
+    cause = lines[-1] if lines else type(error).__name__
+    return cause.removeprefix("Caused by:").strip().lstrip("0123456789: ") or cause
+
+
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "lua-wasm"
@@ -73,39 +83,66 @@ class Runtime:
         self.wasm_path = Path(wasm_path)
         self.config = self._config()
         self.engine = wasmtime.Engine(self.config)
+        self._pages_min: int | None = None
         self.module = self._load_module(cache_dir if cache_dir is not None else default_cache_dir())
-        self._check_interface()
 
     @staticmethod
     def _config() -> wasmtime.Config:
         config = wasmtime.Config()
         config.wasm_exceptions = True
+        # Refuse memory.copy/fill: wasmtime runs them in host code, where the
+        # interrupt escalation's mprotect would crash the process (interrupt.py).
+        config.wasm_bulk_memory = False
         config.cranelift_opt_level = "speed"
         return config
 
     def _config_key(self) -> str:
-        return "exceptions=1;opt=speed"
+        return "exceptions=1;bulk=0;opt=speed"
 
     def _load_module(self, cache_dir: Path) -> wasmtime.Module:
+        """The compiled module: deserialized from the cache, else compiled, checked and cached."""
         try:
-            wasm = self.wasm_path.read_bytes()
+            stat = self.wasm_path.stat()
         except FileNotFoundError:
             raise WasmModuleError(f"{self.wasm_path} does not exist: {REBUILD_HINT}") from None
-        key = hashlib.sha256(
-            wasm + metadata.version("wasmtime").encode() + self._config_key().encode()
-        ).hexdigest()[:32]
-        cached = cache_dir / f"lua-{key}.cwasm"
+        cached = cache_dir / f"lua-{self._cache_key(stat)}.cwasm"
         if cached.exists():
             try:
+                # Entries are written only after _check_interface passed, and the
+                # key covers the host ABI, so a hit skips the check (0.5-0.7 ms).
                 return wasmtime.Module.deserialize_file(self.engine, str(cached))
             except wasmtime.WasmtimeError as e:
                 log.warning("ignoring unusable module cache %s: %s", cached, e)
         try:
-            module = wasmtime.Module(self.engine, wasm)
+            self.module = wasmtime.Module(self.engine, self.wasm_path.read_bytes())
         except wasmtime.WasmtimeError as e:
             raise WasmModuleError(f"{self.wasm_path} is not a valid module ({e}): {REBUILD_HINT}") from None
-        self._store_cache(cached, module)
-        return module
+        self._check_interface()
+        self._store_cache(cached, self.module)
+        return self.module
+
+    def _cache_key(self, stat: os.stat_result) -> str:
+        """Names the cache entry without reading or hashing lua.wasm.
+
+        Like a .pyc, the entry is keyed by the file's path, size and mtime, not
+        its contents; plus the wasmtime build, the engine config and the host
+        ABI. (importlib.metadata.version("wasmtime") alone took 5 ms.)
+        """
+        parts = (
+            os.path.abspath(self.wasm_path), stat.st_size, stat.st_mtime_ns,
+            self._wasmtime_build(), self._config_key(), abi.ABI_VERSION, abi.EXPORTS, abi.IMPORTS,
+        )
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+    @staticmethod
+    def _wasmtime_build() -> str:
+        """Identifies the wasmtime library that compiled the code: its size and mtime."""
+        try:
+            lib = os.stat(wasmtime._ffi.dll._name)  # the loaded libwasmtime
+            return f"lib:{lib.st_size}:{lib.st_mtime_ns}"
+        except (AttributeError, OSError):
+            
+            return "version:" + metadata.version("wasmtime")
 
     @staticmethod
     def _store_cache(path: Path, module: wasmtime.Module) -> None:
@@ -131,10 +168,14 @@ class Runtime:
             )
 
     def memory_pages_min(self) -> int:
-        for imp in self.module.imports:
-            if imp.name == "memory":
-                return imp.type.limits.min
-        raise WasmModuleError("the module does not import its memory")
+        if self._pages_min is None:  # each look at module.imports costs about 0.1 ms
+            for imp in self.module.imports:
+                if imp.name == "memory":
+                    self._pages_min = imp.type.limits.min
+                    break
+            else:
+                raise WasmModuleError("the module does not import its memory")
+        return self._pages_min
 
 
 class LuaVM:
@@ -144,8 +185,11 @@ class LuaVM:
         self,
         memory_bytes: int = abi.MEMORY_SIZE_DEFAULT_BYTES,
         runtime: Runtime | None = None,
+        init_scripts: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.runtime = runtime or Runtime()
+        # (chunk name, Lua code) pairs run in every new Lua state: the kernel's helpers.
+        self.init_scripts = list(init_scripts)
         pages, rest = divmod(memory_bytes, abi.WASM_PAGE_SIZE_BYTES)
         if rest or pages < self.runtime.memory_pages_min():
             floor = self.runtime.memory_pages_min() * abi.WASM_PAGE_SIZE_BYTES
@@ -155,6 +199,11 @@ class LuaVM:
         self.memory_bytes = memory_bytes
         self._on_output: OutputCallback | None = None
         self._decoders: dict[Stream, codecs.IncrementalDecoder] = {}
+        self.host_calls = HostCalls(self)
+        # Interrupts, streamed output and escalation (interrupt.py): one thread,
+        # started by an eval, ending 2 s after the last one or with this VM.
+        self.watcher = InterruptWatcher()
+        weakref.finalize(self, self.watcher.close)
         self._instantiate()
 
     # -- lifecycle
@@ -168,8 +217,13 @@ class LuaVM:
         linker = wasmtime.Linker(rt.engine)
         linker.define(self.store, "env", "memory", self.memory)
         i32, f64 = wasmtime.ValType.i32(), wasmtime.ValType.f64()
-        linker.define_func("env", "lw_host_output", wasmtime.FuncType([i32, i32, i32], []), self._host_output)
+        # Imports that run Python for long, or touch memory, go through _in_host:
+        # the watcher never stops the VM by force while Python code runs.
+        linker.define_func("env", "lw_host_output", wasmtime.FuncType([i32, i32, i32], []), self._in_host(self._host_output))
         linker.define_func("env", "lw_host_now", wasmtime.FuncType([i32], [f64]), self._host_now)
+        host_calls = self.host_calls
+        linker.define_func("env", "lw_host_call", wasmtime.FuncType([i32] * 4, [i32]), self._in_host(host_calls.call))
+        linker.define_func("env", "lw_host_take", wasmtime.FuncType([i32, i32], [i32]), self._in_host(host_calls.take))
         self.instance = linker.instantiate(self.store, rt.module)
         exports = self.instance.exports(self.store)
         self._fn = {name: exports[name] for name in abi.EXPORTS}
@@ -184,8 +238,36 @@ class LuaVM:
         if status != Status.OK:
             raise MemoryError(f"cannot create a Lua state in {self.memory_bytes} bytes (status {status})")
         self.interrupt_layout = dict(
-            zip(abi.INTERRUPT_LAYOUT_FIELDS, self._read_u32s(self._call("lw_interrupt_layout"), 10))
+            zip(abi.INTERRUPT_LAYOUT_FIELDS, self._read_u32s(self._call("lw_interrupt_layout"), len(abi.INTERRUPT_LAYOUT_FIELDS)))
         )
+        self.watcher.attach(self._base, self.memory_bytes, self.interrupt_layout)
+        self._run_init_scripts()
+
+    def _run_init_scripts(self) -> None:
+        """Host Lua (the kernel's helpers) runs in each new state, before any cell."""
+        for name, code in self.init_scripts:
+            result = self.eval(code, name)
+            if not result.ok:
+                raise WasmModuleError(f"init script {name} failed: {result.error}")
+
+    def register_host_function(self, name: str, fn: HostFunction | None) -> None:
+        """Makes `fn` callable from Lua (see hostcall.py): it gets the decoded
+        arguments and returns a value serializer.encode accepts; its
+        exceptions become Lua errors. It must not call back into this VM."""
+        self.host_calls.register(name, fn)
+
+    def _in_host(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Wraps a host import: no escalation while it runs (interrupt.py)."""
+
+        def host_import(*args: Any) -> Any:
+            watcher = self.watcher
+            watcher.enter_host()
+            try:
+                return fn(*args)
+            finally:
+                watcher.leave_host()
+
+        return host_import
 
     def reset(self) -> None:
         """Throws the instance away and starts a fresh Lua state."""
@@ -196,13 +278,23 @@ class LuaVM:
 
     # -- memory access (the base never moves: min == max pages)
 
+    # Every host access to linear memory goes through read() and write(): they
+    # hold the watcher's lock and refuse once it has protected the memory to
+    # stop a runaway eval (touching it then would crash the process).
+
     def read(self, ptr: int, length: int) -> bytes:
         assert 0 <= ptr and ptr + length <= self.memory_bytes, (ptr, length)
-        return ctypes.string_at(self._base + ptr, length)
+        with self.watcher.lock:
+            if self.watcher.poisoned:
+                raise Escalated("the VM's memory is locked: the eval is being stopped by force")
+            return ctypes.string_at(self._base + ptr, length)
 
     def write(self, ptr: int, data: bytes) -> None:
         assert 0 < ptr and ptr + len(data) <= self.memory_bytes, (ptr, len(data))
-        ctypes.memmove(self._base + ptr, data, len(data))
+        with self.watcher.lock:
+            if self.watcher.poisoned:
+                raise Escalated("the VM's memory is locked: the eval is being stopped by force")
+            ctypes.memmove(self._base + ptr, data, len(data))
 
     def _read_u32s(self, ptr: int, count: int) -> tuple[int, ...]:
         return struct.unpack(f"<{count}I", self.read(ptr, 4 * count))
@@ -240,12 +332,48 @@ class LuaVM:
         self.write(ptr, name + body)
         self._on_output = on_output
         self._decoders = {}
+        self.watcher.begin()
         try:
             status = Status(self._call("lw_eval", len(name), len(body)))
-        finally:
+        except BaseException as e:
+            forced = self.watcher.end()
+            self._on_output = None
+            return self._after_trap(e, forced)
+        # Protected just as the eval finished: the state is whole, go on.
+        self.watcher.end()
+        try:
             self._flush_decoders()
+        finally:
             self._on_output = None
         return self._reply(status)
+
+    def interrupt(self) -> bool:
+        """Stops the running eval (INTERRUPTED, state kept); callable from any thread.
+
+        Returns False, doing nothing, when no eval is running. An eval that
+        has not stopped `watcher.escalate_after` seconds later (a long C call)
+        is stopped by force: TRAPPED, with a fresh Lua state.
+        """
+        return self.watcher.interrupt()
+
+    def _after_trap(self, error: BaseException, forced: bool) -> EvalResult:
+        """The instance trapped mid-eval: never reuse it (its heap may be half-updated)."""
+        self._decoders = {}
+        self.reset()
+        if forced or isinstance(error, Escalated):
+            delay = self.watcher.escalate_after or 0.0
+            message = (
+                f"the Lua state was reset: the cell did not stop within {delay:g} s of the interrupt "
+                "(a long call into C such as a pattern match, or a loop that swallows errors), "
+                "so the VM was stopped by force; globals and loaded code are gone"
+            )
+        elif isinstance(error, (wasmtime.Trap, wasmtime.WasmtimeError)):
+            first = _trap_reason(error)
+            message = f"the Lua state was reset: the VM trapped ({first}); globals and loaded code are gone"
+        else:
+            raise error  # a host callback (on_output) raised: the VM is rebuilt, the error is the caller's
+        log.log(logging.INFO if forced else logging.WARNING, "%s", message)
+        return EvalResult(Status.TRAPPED, error=message)
 
     def _flush_decoders(self) -> None:
         for kind, decoder in self._decoders.items():

@@ -64,6 +64,9 @@ fn protectedEval(L: ?*lua.State) callconv(.c) c_int {
         return 0;
     }
     request.status = .ok;
+    // The cell finished: a stop request that came too late to interrupt it
+    // must not break the rendering of its values.
+    interrupt.settle(L);
     const count = if (suppressed(request.code)) 0 else c.lua_gettop(L) - 3;
     replyValues(L, 4, count) catch {
         request.status = .out_of_memory;

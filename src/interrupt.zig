@@ -28,6 +28,10 @@ pub const Layout = extern struct {
     off_hookcount: u32,
     off_ci: u32,
     off_ci_trap: u32,
+    off_ci_previous: u32,
+    off_ci_callstatus: u32,
+    cist_c: u32,
+    output_pending_addr: u32,
 };
 
 pub var signals: Signals = .{};
@@ -35,7 +39,7 @@ pub var signals: Signals = .{};
 pub var current_thread: ?*lua.State = null;
 var main_thread: ?*lua.State = null;
 
-extern const lw_lua_offsets: [6]c_uint;
+extern const lw_lua_offsets: [9]c_uint;
 
 const hook_mask = c.LUA_MASKCOUNT;
 
@@ -56,6 +60,10 @@ pub fn layout() Layout {
         .off_hookcount = lw_lua_offsets[3],
         .off_ci = lw_lua_offsets[4],
         .off_ci_trap = lw_lua_offsets[5],
+        .off_ci_previous = lw_lua_offsets[6],
+        .off_ci_callstatus = lw_lua_offsets[7],
+        .cist_c = lw_lua_offsets[8],
+        .output_pending_addr = @intCast(output.pendingAddr()),
     };
 }
 
@@ -65,6 +73,14 @@ pub fn beginEval() void {
     signals.flush = 0;
     current_thread = main_thread;
     c.lua_sethook(main_thread, null, 0, 0);
+}
+
+/// The cell's chunk returned: forget a stop request that came too late.
+/// (The host's watcher re-arms within a tick if the request still stands,
+/// so rendering the values remains interruptible.)
+pub fn settle(L: ?*lua.State) void {
+    @as(*volatile u32, &signals.interrupt).* = 0;
+    c.lua_sethook(L, null, 0, 0);
 }
 
 /// True when the host asked this eval to stop.
@@ -85,8 +101,13 @@ fn stopHook(L: ?*lua.State, _: [*c]c.lua_Debug) callconv(.c) void {
         output.flush();
     }
     // Stays armed while an interrupt is pending, so a pcall that swallows
-    // the error is interrupted again at its caller's next instruction.
-    if (requested()) lua.raise(L, "interrupted!");
+    // the error is interrupted again at its caller's next instruction:
+    // lua_sethook sets the trap of every Lua frame, the callers' included
+    // (the host's watcher only marks the innermost one).
+    if (requested()) {
+        arm(L);
+        lua.raise(L, "interrupted!");
+    }
     c.lua_sethook(L, null, 0, 0);
 }
 

@@ -5,6 +5,7 @@ const lua = @import("lua.zig");
 const c = lua.c;
 const ffi = @import("ffi.zig");
 const output = @import("output.zig");
+const hostcall = @import("hostcall.zig");
 const ct = c;
 
 const prelude_source = @embedFile("prelude.lua");
@@ -14,6 +15,7 @@ pub const prelude_key = "lua_wasm.prelude";
 
 const safe_libs = [_]struct { name: [*:0]const u8, open: lua.CFn }{
     .{ .name = "_G", .open = c.luaopen_base },
+    .{ .name = "package", .open = c.luaopen_package },
     .{ .name = "coroutine", .open = c.luaopen_coroutine },
     .{ .name = "table", .open = c.luaopen_table },
     .{ .name = "string", .open = c.luaopen_string },
@@ -23,7 +25,8 @@ const safe_libs = [_]struct { name: [*:0]const u8, open: lua.CFn }{
 };
 
 const natives = [_]struct { name: [*:0]const u8, f: lua.CFn }{
-    .{ .name = "write", .f = nativeWrite },
+    .{ .name = "io_write", .f = ioWrite },
+    .{ .name = "file_write", .f = fileWrite },
     .{ .name = "time", .f = nativeTime },
     .{ .name = "clock", .f = nativeClock },
     .{ .name = "wall", .f = nativeWall },
@@ -44,15 +47,40 @@ pub fn open(L: ?*lua.State) callconv(.c) c_int {
         c.lua_setfield(L, -2, n.name);
     }
     lua.call(L, 1, 1);
+    hostcall.open(L); // display, io.read, require: they use the prelude's helpers
     c.lua_setfield(L, c.LUA_REGISTRYINDEX, prelude_key);
     return 0;
 }
 
-/// write(stream, ...): io.write's formatting (numbers as liolib prints them).
-fn nativeWrite(L: ?*lua.State) callconv(.c) c_int {
-    const stream: output.Stream = if (c.luaL_checkinteger(L, 1) == 2) .stderr else .stdout;
+/// io.write(...): writes to standard output; returns the default output
+/// file (registry._IO_output, as liolib). A C function, not a Lua wrapper,
+/// so errors name 'io.write' and point at the caller, as in liolib.
+fn ioWrite(L: ?*lua.State) callconv(.c) c_int {
+    writeArgs(L, .stdout, 1);
+    _ = c.lua_getfield(L, c.LUA_REGISTRYINDEX, "_IO_output");
+    return 1;
+}
+
+/// file:write(...): the method of the sandbox's stdout and stderr files
+/// (tables whose metatable is registry["FILE*"]); returns the file.
+fn fileWrite(L: ?*lua.State) callconv(.c) c_int {
+    _ = c.lua_getfield(L, c.LUA_REGISTRYINDEX, "FILE*");
+    const is_file = c.lua_getmetatable(L, 1) != 0 and c.lua_rawequal(L, -1, -2) != 0;
+    if (!is_file) _ = c.luaL_typeerror(L, 1, "FILE*");
+    lua.pop(L, 2);
+    _ = c.lua_getfield(L, 1, "stream");
+    const stream: output.Stream = if (c.lua_tointegerx(L, -1, null) == 2) .stderr else .stdout;
+    lua.pop(L, 1);
+    writeArgs(L, stream, 2);
+    c.lua_settop(L, 1);
+    return 1;
+}
+
+/// Writes arguments first..top with io.write's formatting (numbers as
+/// liolib prints them); a bad argument raises liolib's error.
+fn writeArgs(L: ?*lua.State, stream: output.Stream, first: c_int) void {
     const n = c.lua_gettop(L);
-    var i: c_int = 2;
+    var i: c_int = first;
     while (i <= n) : (i += 1) {
         if (c.lua_type(L, i) == c.LUA_TNUMBER) {
             var text: [64]u8 = undefined;
@@ -63,16 +91,17 @@ fn nativeWrite(L: ?*lua.State) callconv(.c) c_int {
             output.write(stream, text[0..@intCast(len)]);
         } else output.write(stream, lua.checkSlice(L, i));
     }
-    return 0;
 }
 
-/// time([t]): now, or the UTC time described by table t.
+/// time([t]): now, or the UTC time described by table t, whose fields are
+/// then normalized in place (loslib's os_time, with timegm for mktime).
 fn nativeTime(L: ?*lua.State) callconv(.c) c_int {
     if (c.lua_type(L, 1) <= c.LUA_TNIL) {
         c.lua_pushinteger(L, @intFromFloat(@floor(ffi.now(.wall_seconds))));
         return 1;
     }
     c.luaL_checktype(L, 1, c.LUA_TTABLE);
+    c.lua_settop(L, 1);
     var tm: ct.struct_tm = std.mem.zeroes(ct.struct_tm);
     tm.tm_year = field(L, "year", -1, 1900);
     tm.tm_mon = field(L, "month", -1, 1);
@@ -80,23 +109,41 @@ fn nativeTime(L: ?*lua.State) callconv(.c) c_int {
     tm.tm_hour = field(L, "hour", 12, 0);
     tm.tm_min = field(L, "min", 0, 0);
     tm.tm_sec = field(L, "sec", 0, 0);
-    c.lua_pushinteger(L, ct.timegm(&tm));
+    const t = ct.timegm(&tm);
+    setAllFields(L, &tm);
+    if (t == -1) _ = c.luaL_error(L, "time result cannot be represented in this installation");
+    c.lua_pushinteger(L, t);
     return 1;
 }
 
+/// loslib's getfield: an integer field of the table on top, minus `delta`.
 fn field(L: ?*lua.State, key: [*:0]const u8, default: c_int, delta: c_int) c_int {
-    const t = c.lua_getfield(L, 1, key);
-    defer lua.pop(L, 1);
+    const t = c.lua_getfield(L, -1, key);
     var isnum: c_int = 0;
-    const v = c.lua_tointegerx(L, -1, &isnum);
+    var v = c.lua_tointegerx(L, -1, &isnum);
     if (isnum == 0) {
         if (t != c.LUA_TNIL) _ = c.luaL_error(L, "field '%s' is not an integer", key);
         if (default < 0) _ = c.luaL_error(L, "field '%s' missing in date table", key);
-        return default;
+        v = default;
+    } else {
+        // Compared without computing v - delta, which could overflow.
+        const in_range = if (v >= 0) v - delta <= std.math.maxInt(c_int) else std.math.minInt(c_int) + @as(i64, delta) <= v;
+        if (!in_range) _ = c.luaL_error(L, "field '%s' is out-of-bound", key);
+        v -= delta;
     }
-    if (v - delta < std.math.minInt(c_int) or v - delta > std.math.maxInt(c_int))
-        _ = c.luaL_error(L, "field '%s' is out-of-bound", key);
-    return @intCast(v - delta);
+    lua.pop(L, 1);
+    return @intCast(v);
+}
+
+/// loslib's setallfields: the fields of `tm` into the table on top.
+fn setAllFields(L: ?*lua.State, tm: *const ct.struct_tm) void {
+    const fields = .{ .{ "year", tm.tm_year, 1900 }, .{ "month", tm.tm_mon, 1 }, .{ "day", tm.tm_mday, 0 }, .{ "hour", tm.tm_hour, 0 }, .{ "min", tm.tm_min, 0 }, .{ "sec", tm.tm_sec, 0 }, .{ "yday", tm.tm_yday, 1 }, .{ "wday", tm.tm_wday, 1 } };
+    inline for (fields) |f| {
+        c.lua_pushinteger(L, @as(i64, f[1]) + f[2]);
+        c.lua_setfield(L, -2, f[0]);
+    }
+    c.lua_pushboolean(L, 0); // UTC: never daylight saving time
+    c.lua_setfield(L, -2, "isdst");
 }
 
 /// clock(): the host's CPU time of the process, in seconds.
@@ -111,38 +158,73 @@ fn nativeWall(L: ?*lua.State) callconv(.c) c_int {
     return 1;
 }
 
-/// date(format, time): strftime in UTC; the sandbox has no time zone.
+/// Conversions os.date accepts (loslib's LUA_STRFTIMEOPTIONS for C99):
+/// one-character ones, then after "||" two-character ones.
+const strftime_options = "aAbBcCdDeFgGhHIjmMnprRStTuUVwWxXyYzZ%" ++ "||" ++
+    "EcECExEXEyEY" ++ "OdOeOHOIOmOMOSOuOUOVOwOWOy";
+
+/// Longest result of one conversion (loslib's SIZETIMEFMT).
+const strftime_item_size_max_bytes = 250;
+
+/// date([format [, time]]): loslib's os_date, always in UTC (the sandbox has
+/// no time zone, so a leading '!' changes nothing).
 fn nativeDate(L: ?*lua.State) callconv(.c) c_int {
-    const format = c.luaL_optlstring(L, 1, "%c", null);
+    var len: usize = 0;
+    const format = c.luaL_optlstring(L, 1, "%c", &len);
     const when: ct.time_t = if (c.lua_type(L, 2) <= c.LUA_TNIL)
         @intFromFloat(@floor(ffi.now(.wall_seconds)))
     else
         c.luaL_checkinteger(L, 2);
+    var s = format[0..len];
+    if (s.len > 0 and s[0] == '!') s = s[1..];
     var tm: ct.struct_tm = undefined;
     if (ct.gmtime_r(&when, &tm) == null)
-        _ = c.luaL_error(L, "date result cannot be represented");
-    var f = std.mem.span(format);
-    if (f.len > 0 and f[0] == '!') f = f[1..];
-    if (std.mem.startsWith(u8, f, "*t")) {
+        _ = c.luaL_error(L, "date result cannot be represented in this installation");
+    if (std.mem.eql(u8, std.mem.sliceTo(s, 0), "*t")) {
         c.lua_createtable(L, 0, 9);
-        const fields = .{ .{ "year", tm.tm_year + 1900 }, .{ "month", tm.tm_mon + 1 }, .{ "day", tm.tm_mday }, .{ "hour", tm.tm_hour }, .{ "min", tm.tm_min }, .{ "sec", tm.tm_sec }, .{ "yday", tm.tm_yday + 1 }, .{ "wday", tm.tm_wday + 1 } };
-        inline for (fields) |kv| {
-            c.lua_pushinteger(L, kv[1]);
-            c.lua_setfield(L, -2, kv[0]);
-        }
-        c.lua_pushboolean(L, 0);
-        c.lua_setfield(L, -2, "isdst");
+        setAllFields(L, &tm);
         return 1;
     }
-    var fmt_z: [256]u8 = undefined;
-    if (f.len >= fmt_z.len) _ = c.luaL_error(L, "date format too long");
-    @memcpy(fmt_z[0..f.len], f);
-    fmt_z[f.len] = 0;
-    var text: [1024]u8 = undefined;
-    const n = ct.strftime(&text, text.len, &fmt_z, &tm);
-    if (n == 0 and f.len > 0) _ = c.luaL_error(L, "invalid or too long date format '%s'", format);
-    _ = lua.pushSlice(L, text[0..n]);
+    var b: c.luaL_Buffer = undefined;
+    c.luaL_buffinit(L, &b);
+    var i: usize = 0;
+    while (i < s.len) {
+        if (s[i] != '%') {
+            const dst = c.luaL_prepbuffsize(&b, 1);
+            dst[0] = s[i];
+            b.n += 1;
+            i += 1;
+            continue;
+        }
+        i += 1;
+        var conversion: [4]u8 = .{ '%', 0, 0, 0 };
+        const option_len = checkOption(L, s[i..], conversion[1..]);
+        i += option_len;
+        const dst = c.luaL_prepbuffsize(&b, strftime_item_size_max_bytes);
+        b.n += ct.strftime(dst, strftime_item_size_max_bytes, @ptrCast(&conversion), &tm);
+    }
+    c.luaL_pushresult(&b);
     return 1;
+}
+
+/// loslib's checkoption: copies the valid conversion at the start of `conv`
+/// into `out` (NUL-terminated) and returns its length, or raises an error.
+fn checkOption(L: ?*lua.State, conv: []const u8, out: []u8) usize {
+    var option_len: usize = 1;
+    var rest: []const u8 = strftime_options;
+    while (rest.len > 0 and option_len <= conv.len) {
+        if (rest[0] == '|') { // next block: options one character longer ("||" is one step)
+            option_len += 1;
+            rest = rest[option_len..];
+        } else if (std.mem.eql(u8, rest[0..option_len], conv[0..option_len])) {
+            @memcpy(out[0..option_len], conv[0..option_len]);
+            out[option_len] = 0;
+            return option_len;
+        } else rest = rest[option_len..];
+    }
+    const text = lua.pushSlice(L, conv); // up to the end, as loslib shows it (to a NUL)
+    _ = c.luaL_argerror(L, 1, c.lua_pushfstring(L, "invalid conversion specifier '%%%s'", text));
+    unreachable;
 }
 
 // Lua's own time(NULL) and clock() calls (math.randomseed, the string-hash

@@ -2,7 +2,7 @@
 //! The Python mirror is `lua_wasm_kernel/abi.py`; `docs/ABI.md` documents both.
 
 /// Version of the host ABI; bumped whenever an export, import or layout changes.
-pub const abi_version: u32 = 1;
+pub const abi_version: u32 = 2;
 
 /// The IO buffer: cell input and captured output pass through it.
 pub const io_buffer_size_bytes: u32 = 64 * 1024;
@@ -20,6 +20,9 @@ pub const wasm_page_size_bytes: u32 = 64 * 1024;
 /// Serialization of tables by value: nesting depth and total items.
 pub const serialize_depth_max: u32 = 64;
 pub const serialize_items_max: u32 = 1_000_000;
+
+/// Longest name of a host function (src/hostcall.zig).
+pub const host_call_name_size_max_bytes: u32 = 256;
 
 /// Longest chunk name accepted from the host.
 pub const chunk_name_size_max_bytes: u32 = 256;

@@ -39,9 +39,21 @@ int lw_resume(lua_State *L, lua_State *from, int narg, int *nres);
 #define lua_resume(L, from, narg, nres) lw_resume((L), (from), (narg), (nres))
 #endif
 
+/* package (loadlib.c, compiled without LUA_USE_DLOPEN): require serves
+** package.loaded, package.preload and user searchers; the file searchers
+** find nothing (fopen below), C libraries are "not enabled", and no
+** environment variable is read (getenv would import WASI). */
+#if defined(loadlib_c)
+#define getenv(n)           ((void)(n), (char *)0)
+#undef LUA_PATH_DEFAULT
+#define LUA_PATH_DEFAULT    "./?.lua;./?/init.lua"
+#undef LUA_CPATH_DEFAULT
+#define LUA_CPATH_DEFAULT   "./?.so"
+#endif
+
 /* The sandbox has no files: loading from a file or stdin fails cleanly,
 ** and no WASI import is pulled in. */
-#if defined(lauxlib_c) || defined(ldblib_c)
+#if defined(lauxlib_c) || defined(ldblib_c) || defined(loadlib_c)
 #include <stdio.h>
 #undef stdin
 #define stdin               ((FILE *)0)

@@ -2,6 +2,11 @@
 //! docs/ABI.md describes every export, import, status and byte layout;
 //! lua_wasm_kernel/abi.py is the Python mirror. Keep all three in step.
 const std = @import("std");
+
+/// Panics trap (the host then rebuilds the instance). Zig's default handler
+/// would import about 30 WASI functions in ReleaseSafe and Debug builds;
+/// ReleaseFast and ReleaseSmall output is byte-identical either way.
+pub const panic = std.debug.no_panic;
 const assert = std.debug.assert;
 const limits = @import("limits.zig");
 const lua = @import("lua.zig");
@@ -108,7 +113,7 @@ export fn lw_gc(op: u32) i32 {
     };
 }
 
-/// Address of the interrupt layout (interrupt.Layout, ten u32 words).
+/// Address of the interrupt layout (interrupt.Layout, fourteen u32 words).
 export fn lw_interrupt_layout() u32 {
     return @intCast(@intFromPtr(&interrupt_layout));
 }

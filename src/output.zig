@@ -41,6 +41,12 @@ pub fn pendingBytes() u32 {
     return pending_len;
 }
 
+/// Address of the pending byte count: the host's watcher thread reads it
+/// (a racy u32 read) to decide whether to ask the hook for a flush.
+pub fn pendingAddr() usize {
+    return @intFromPtr(&pending_len);
+}
+
 // The C side of Lua (print, warnings) writes through these (see lua_user.h).
 export fn lw_write_stdout(s: [*]const u8, len: usize) void {
     write(.stdout, s[0..len]);

@@ -2,7 +2,7 @@
 -- of src/libs.zig. Builds `io` and `os`, and returns the engine's helpers
 -- (kept in the registry, out of the user's reach).
 local native = ...
-local write, setmetatable, error = native.write, setmetatable, error
+local setmetatable, error = setmetatable, error
 
 -- A clear error for what the sandbox removes on purpose.
 local function removed(lib, name, why)
@@ -17,19 +17,17 @@ local function sandboxed(lib, names, why)
   return { __index = stubs }
 end
 
-package = { loaded = debug.getregistry()._LOADED }
-
 -- io: standard output and error only.
 local file_methods = {}
 local file_mt = { __index = file_methods, __name = "FILE*" }
 local stdout = setmetatable({ stream = 1, name = "stdout" }, file_mt)
 local stderr = setmetatable({ stream = 2, name = "stderr" }, file_mt)
 file_mt.__tostring = function(f) return "file (" .. f.name .. ")" end
+-- Where the native writers find the file type and the default output.
+debug.getregistry()["FILE*"] = file_mt
+debug.getregistry()._IO_output = stdout
 
-function file_methods.write(f, ...)
-  write(f.stream, ...)
-  return f
-end
+file_methods.write = native.file_write
 function file_methods.flush(f) return f end
 function file_methods.setvbuf() return true end
 function file_methods.close() return nil, "cannot close standard file" end
@@ -37,11 +35,26 @@ function file_methods.close() return nil, "cannot close standard file" end
 io = setmetatable({
   stdout = stdout,
   stderr = stderr,
-  write = function(...) write(1, ...) return stdout end,
-  read = function() error("io.read: standard input is not available here", 2) end,
+  write = native.io_write,
 }, sandboxed("io", { "open", "popen", "lines", "input", "output", "close", "tmpfile", "type" },
   "no file system"))
 package.loaded.io = io
+
+-- os.setlocale: only the C locale exists, as with a libc without locales.
+-- Querying, or choosing "C", "POSIX" or the default "", gives "C"; any
+-- other locale fails (nil), so portable code takes its fallback path.
+local locale_categories = { all = true, collate = true, ctype = true, monetary = true,
+  numeric = true, time = true }
+local function setlocale(locale, category)
+  if category ~= nil and not locale_categories[category] then
+    error("bad argument #2 to 'setlocale' (invalid option '" .. tostring(category) .. "')", 2)
+  end
+  if locale ~= nil and type(locale) ~= "string" and type(locale) ~= "number" then
+    error("bad argument #1 to 'setlocale' (string expected, got " .. type(locale) .. ")", 2)
+  end
+  if locale == nil or locale == "" or locale == "C" or locale == "POSIX" then return "C" end
+  return nil
+end
 
 -- os: clocks and dates only (dates are UTC: the sandbox has no time zone).
 os = setmetatable({
@@ -50,7 +63,8 @@ os = setmetatable({
   date = native.date,
   difftime = function(a, b) return a - (b or 0) + 0.0 end,
   getenv = function() return nil end,
-}, sandboxed("os", { "execute", "exit", "remove", "rename", "tmpname", "setlocale" },
+  setlocale = setlocale,
+}, sandboxed("os", { "execute", "exit", "remove", "rename", "tmpname" },
   "no processes or files"))
 package.loaded.os = os
 

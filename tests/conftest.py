@@ -36,3 +36,11 @@ class Output:
 @pytest.fixture
 def output() -> Output:
     return Output()
+
+
+@pytest.fixture
+def introspect_vm(runtime: Runtime) -> LuaVM:
+    """A VM with the kernel's Lua helpers loaded, as the kernel makes it."""
+    from lua_wasm_kernel import introspect
+
+    return LuaVM(runtime=runtime, init_scripts=[introspect.init_script()])

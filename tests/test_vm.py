@@ -237,3 +237,52 @@ def test_sandbox_removes_files_and_processes_clearly(vm: LuaVM) -> None:
         assert "not available in the lua-wasm sandbox" in r.error, call
     r = vm.eval("dofile('/etc/passwd')")
     assert r.status == Status.RUNTIME_ERROR and "cannot open" in r.error
+
+
+# -- Found by the official Lua test suite (tests/test_lua_testsuite.py)
+
+
+def test_require_serves_loaded_and_preloaded_modules(vm: LuaVM) -> None:
+    # loadlib.c is compiled in (without dlopen): require and package.* are Lua's own.
+    assert vm.eval("require'string' == string and require'io' == io and require'debug' == debug").values == [True]
+    r = vm.eval("package.preload.m = function(...) return {...} end; local m, extra = require'm' return m[1], m[2], extra, require'm' == m")
+    assert r.values == ["m", ":preload:", ":preload:", True]
+    r = vm.eval("return package.loadlib('lib.so', 'f')")
+    assert r.values == [None, "dynamic libraries not enabled; check your Lua installation", "absent"]
+    r = vm.eval("pcall(require, 'no_such_module')")
+    assert r.values[0] is False and r.values[1].startswith("module 'no_such_module' not found:\n\tno field package.preload")
+
+
+def test_io_write_errors_name_the_function_and_point_at_the_caller(vm: LuaVM) -> None:
+    # io.write and file:write are C functions, as in liolib, not Lua wrappers in the prelude.
+    r = vm.eval("io.write({})", "=cell")
+    assert r.error == "cell:1: bad argument #1 to 'write' (string expected, got table)"
+    assert vm.eval("(io.write or print){}", "=cell").error == "cell:1: bad argument #1 to 'io.write' (string expected, got table)"
+    assert vm.eval("io.stderr:write({})", "=cell").error == "cell:1: bad argument #1 to 'write' (string expected, got table)"
+    assert "(FILE* expected, got table)" in vm.eval("io.stdout.write({})").error
+    assert vm.eval("io.write('') == io.stdout and io.stderr:write() == io.stderr").values == [True]
+
+
+def test_os_date_follows_loslib(vm: LuaVM) -> None:
+    assert vm.eval("os.date('\\0\\0', 0), os.date('!', 0), os.date('', 0)").values == ["\0\0", "", ""]
+    assert vm.eval("#os.date(string.rep('a', 10000)), #os.date(string.rep('%Y', 1000), 0)").values == [10000, 4000]
+    assert vm.eval("os.date('%Ey|%Od|%%|%H:%M:%S', 3661)").values == ["70|01|%|01:01:01"]
+    for bad in ("%", "%9", "%E", "%Ea", "%O"):
+        r = vm.eval(f"os.date('{bad}')")
+        assert r.status == Status.RUNTIME_ERROR
+        assert f"bad argument #1 to 'date' (invalid conversion specifier '{bad}')" in r.error
+
+
+def test_os_time_normalizes_its_table(vm: LuaVM) -> None:
+    r = vm.eval("local t = {year = 2005, month = 1, day = 1, hour = 1, min = 0, sec = -3602} "
+                "os.time(t) return t.year, t.month, t.day, t.hour, t.min, t.sec, t.yday, t.isdst")
+    assert r.values == [2004, 12, 31, 23, 59, 58, 366, False]
+    r = vm.eval("os.time{year = -math.maxinteger, month = 1, day = 1}")
+    assert "field 'year' is out-of-bound" in r.error
+    assert "field 'hour' is not an integer" in vm.eval("os.time{year = 2000, month = 1, day = 1, hour = 1.5}").error
+
+
+def test_os_setlocale_knows_only_the_c_locale(vm: LuaVM) -> None:
+    r = vm.eval("os.setlocale(), os.setlocale('C'), os.setlocale(''), os.setlocale('C', 'numeric'), os.setlocale('pt_BR')")
+    assert r.values == ["C", "C", "C", "C", None]
+    assert "invalid option 'x'" in vm.eval("os.setlocale('C', 'x')").error

@@ -1,0 +1,202 @@
+#!/usr/bin/env python
+"""Build benchmarks: size and speed per Zig optimize mode, and wasmtime knobs.
+
+    python benchmarks/bench_build.py                  # both sections, markdown on stdout
+    python benchmarks/bench_build.py --only modes --reps 5
+
+Modes: builds ReleaseFast, ReleaseSmall and ReleaseSafe into temp prefixes
+(never touching lua_wasm_kernel/lua.wasm; Zig's cache is build/zig-cache),
+then reports stripped size, gzip -9 size, and the geometric mean of VM/native
+time over bench_engine.py's workloads. Knobs: the installed lua.wasm under
+wasmtime Config variants. In both, all variants and native Lua run
+interleaved in one process (see bench_engine.measure_many), so load drifts
+on the shared machine hit them alike; workloads run at a reduced size
+(--scale) with more repetitions.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_engine as be  # noqa: E402
+
+ROOT = be.ROOT
+MODES = [("fast", "ReleaseFast"), ("small", "ReleaseSmall"), ("safe", "ReleaseSafe")]
+SIZE_CEILING_KB = 400
+SIZE_AIM_KB = 250
+
+# (label, wasmtime.Config settings on top of Runtime._config(), why it might matter)
+KNOBS: list[tuple[str, dict[str, object], str]] = [
+    ("as shipped", {}, "`Runtime._config()`: exceptions, no bulk memory, `cranelift_opt_level=speed`"),
+    ("cranelift_opt_level=speed_and_size", {"cranelift_opt_level": "speed_and_size"}, "more Cranelift passes"),
+    ("cranelift_opt_level=none", {"cranelift_opt_level": "none"}, "fewer Cranelift passes (reference)"),
+    ("memory_may_move=false", {"memory_may_move": False},
+     "the imported memory declares no maximum, so by default its base is reloaded after calls"),
+    ("no table-access Spectre mitigation", {"cranelift.enable_table_access_spectre_mitigation": False},
+     "cheaper `call_indirect` (Lua C functions, metamethods)"),
+    ("native_unwind_info=false", {"native_unwind_info": False}, "less work registering code; not used by wasm EH"),
+    ("signals_based_traps=false", {"signals_based_traps": False},
+     "explicit bounds checks instead of guard pages (reference; interrupts rely on traps)"),
+]
+
+
+def log(msg: str) -> None:
+    be.log(msg)
+
+
+def wasm_data_zeros(wasm: bytes) -> int:
+    """Bytes of all-zero active data segments (.bss that wasm-ld must emit
+    because the memory is imported; a fresh wasmtime memory is zero anyway)."""
+
+    def leb(i: int) -> tuple[int, int]:
+        result = shift = 0
+        while True:
+            byte = wasm[i]
+            i += 1
+            result |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return result, i
+
+    zeros, i = 0, 8
+    while i < len(wasm):
+        section, (size, body) = wasm[i], leb(i + 1)
+        if section == 11:  # data
+            count, k = leb(body)
+            for _ in range(count):
+                flags, k = leb(k)
+                if flags == 2:  # active, explicit memory index
+                    _, k = leb(k)
+                if flags in (0, 2):  # offset expression: i32.const N, end (what wasm-ld emits)
+                    if wasm[k] != 0x41:
+                        return zeros  # something else: stop counting
+                    _, k = leb(k + 1)
+                    k += 1  # end
+                n, k = leb(k)
+                if flags != 1 and not any(wasm[k:k + n]):
+                    zeros += n
+                k += n
+        i = body + size
+    return zeros
+
+
+def build(mode: str, prefix: Path) -> Path:
+    cmd = [sys.executable, "-m", "ziglang", "build", f"-Dlua-src={ROOT / 'build' / 'lua54'}",
+           f"-Doptimize={mode}", "--prefix", str(prefix), "--cache-dir", str(ROOT / "build" / "zig-cache")]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"zig build -Doptimize={mode} failed:\n{proc.stderr}")
+    return prefix / "lua.wasm"
+
+
+def interleaved_geomeans(engines: list, reps: int, scale: float) -> tuple[dict, list[tuple[float, float]]]:
+    """Runs engines + native interleaved; (results, [(median-ratio gm, cpu-ratio gm) per engine])."""
+    native = be.NativeEngine()
+    results = be.measure_many(engines + [native], reps, scale)
+    out = []
+    for i in range(len(engines)):
+        wall = [t[i].median / t[-1].median for t in results.values()]
+        cpu = [t[i].median_cpu / t[-1].median_cpu for t in results.values()]
+        out.append((be.geomean(wall), be.geomean(cpu)))
+    return results, out
+
+
+def default_mode() -> str:
+    text = (ROOT / "build.zig").read_text()
+    for line in text.splitlines():
+        if 'b.option(std.builtin.Optimize, "optimize"' in line:
+            return line.rsplit("orelse", 1)[1].strip(" .;")
+    return "?"
+
+
+def modes_section(reps: int, scale: float) -> str:
+    rows = []
+    engines = []
+    with tempfile.TemporaryDirectory(prefix="lua-wasm-modes-") as tmp:
+        for mode, name in MODES:
+            log(f"building {name}")
+            wasm = build(mode, Path(tmp) / mode)
+            data = wasm.read_bytes()
+            rows.append((mode, name, len(data), len(gzip.compress(data, 9)), wasm_data_zeros(data)))
+            engines.append(be.WasmEngine(be.MEMORY_MB_DEFAULT, be.make_runtime(wasm), mode))
+        log(f"timing {len(engines)} modes + native, {reps} runs each, scale {scale}")
+        results, gms = interleaved_geomeans(engines, reps, scale)
+    current = default_mode()
+    lines = [
+        "## Build: size and speed per optimize mode",
+        "",
+        f"`python benchmarks/bench_build.py --only modes`: each mode built from this tree (stripped, as "
+        f"build.zig always does); speed is the geometric mean of VM / native time over bench_engine.py's "
+        f"workloads at {scale:g}× size, {reps} interleaved runs per variant, medians. The build.zig default "
+        f"is currently `{current}`. Ceiling {SIZE_CEILING_KB} KB, aim {SIZE_AIM_KB} KB.",
+        "",
+        "| mode | size (KB) | gzip -9 (KB) | of which all-zero data (KB) | geomean VM/native | same on CPU time |"
+        + " " + " | ".join(results) + " |",
+        "|---|---:|---:|---:|---:|---:|" + "---:|" * len(results),
+    ]
+    for (mode, name, size, gz, zeros), (gm, gm_cpu), i in zip(rows, gms, range(len(rows))):
+        per = " | ".join(f"{t[i].median / t[-1].median:.2f}" for t in results.values())
+        lines.append(f"| {name}{' (default)' if mode == current else ''} | {size / 1024:.0f} | {gz / 1024:.0f} "
+                     f"| {zeros / 1024:.0f} | **{gm:.2f}×** | {gm_cpu:.2f}× | {per} |")
+    lines += [
+        "",
+        "- *All-zero data*: the `.bss` (IO buffer and other zeroed statics) that wasm-ld writes out as a "
+        "data segment because the module imports its memory. A fresh wasmtime memory is already zero, "
+        "so dropping those segments after linking (or allocating the buffers at `lw_init`) would cut "
+        "that much from every mode.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def knobs_section(reps: int, scale: float) -> str:
+    engines, notes = [], []
+    for label, config, why in KNOBS:
+        try:
+            engine = be.WasmEngine(be.MEMORY_MB_DEFAULT, be.make_runtime(None, config), label)
+            engine.run("return 1")
+        except Exception as e:  # a knob this wasmtime or this module refuses
+            notes.append(f"- `{label}`: not usable ({type(e).__name__}: {str(e).splitlines()[0][:120]}).")
+            continue
+        engines.append((engine, why))
+    log(f"timing {len(engines)} wasmtime configs + native, {reps} runs each, scale {scale}")
+    results, gms = interleaved_geomeans([e for e, _ in engines], reps, scale)
+    base = gms[0][0]
+    lines = [
+        "## Engine: wasmtime config knobs",
+        "",
+        f"`python benchmarks/bench_build.py --only knobs`: the installed lua.wasm under wasmtime `Config` "
+        f"variants, interleaved in one process, {reps} runs per variant at {scale:g}× size; geometric mean "
+        "of VM / native medians. Differences under about 5 % are within this machine's noise.",
+        "",
+        "| config | why try it | geomean VM/native | vs as shipped | same on CPU time |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for (engine, why), (gm, gm_cpu) in zip(engines, gms):
+        lines.append(f"| {engine.label} | {why} | {gm:.2f}× | {(gm / base - 1) * 100:+.0f} % | {gm_cpu:.2f}× |")
+    if notes:
+        lines += [""] + notes
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", choices=["modes", "knobs"])
+    ap.add_argument("--reps", type=int, default=9)
+    ap.add_argument("--scale", type=float, default=0.3, help="workload size factor (default 0.3)")
+    args = ap.parse_args(argv)
+    sections = []
+    if args.only in (None, "modes"):
+        sections.append(modes_section(args.reps, args.scale))
+    if args.only in (None, "knobs"):
+        sections.append(knobs_section(args.reps, args.scale))
+    print("\n".join(sections), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""The kernel's settings: traitlets, each with an environment variable.
+
+Set them in a Jupyter config file (`c.LuaWasmKernel.memory_limit = 16 * 2**20`),
+on the command line (`--LuaWasmKernel.memory_limit=...`) or, in a kernelspec,
+through its `env` (`"LUA_WASM_MEMORY_LIMIT": "16M"`). A config file or the
+command line wins over the environment.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+from traitlets import Float, Int, TraitError, Unicode, default, validate
+from traitlets.config import Configurable
+
+from .abi import MEMORY_SIZE_DEFAULT_BYTES, WASM_PAGE_SIZE_BYTES
+from .interrupt import ESCALATE_AFTER_SECONDS
+
+ENV_MEMORY_LIMIT = "LUA_WASM_MEMORY_LIMIT"
+ENV_CHECKPOINT_DIR = "LUA_WASM_CHECKPOINT_DIR"
+ENV_INTERRUPT_ESCALATION_DELAY = "LUA_WASM_INTERRUPT_ESCALATION_DELAY"
+ENV_HISTORY_FILE = "LUA_WASM_HISTORY_FILE"
+
+INTERRUPT_ESCALATION_DELAY_DEFAULT_SECONDS = ESCALATE_AFTER_SECONDS
+
+_SIZE = re.compile(r"\s*(\d+)\s*([kmg]?)(?:i?b)?\s*", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def parse_bytes(text: str) -> int:
+    """ "2097152", "2048K", "2M", "2MiB" or "2MB" (all binary units) as bytes."""
+    m = _SIZE.fullmatch(text)
+    if m is None:
+        raise ValueError(f"not a size in bytes: {text!r} (examples: 2097152, 2048K, 16M)")
+    return int(m.group(1)) * _SIZE_UNITS[m.group(2).lower()]
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+class KernelSettings(Configurable):
+    """Mixed into LuaWasmKernel, so the traits are configured as `c.LuaWasmKernel.*`."""
+
+    memory_limit = Int(
+        MEMORY_SIZE_DEFAULT_BYTES,
+        config=True,
+        help=f"Bytes of linear memory of the Lua VM, a multiple of 64 KiB (env {ENV_MEMORY_LIMIT}, "
+        "which also takes 2048K or 16M).",
+    )
+    checkpoint_dir = Unicode(
+        config=True,
+        help=f"Directory for checkpoints of external tables (env {ENV_CHECKPOINT_DIR}; "
+        "default: lua-wasm/checkpoints under the Jupyter data directory).",
+    )
+    interrupt_escalation_delay = Float(
+        INTERRUPT_ESCALATION_DELAY_DEFAULT_SECONDS,
+        config=True,
+        help="Seconds an interrupt waits for Lua to stop by itself before the VM is forced to "
+        f"stop and rebuilt (env {ENV_INTERRUPT_ESCALATION_DELAY}).",
+    )
+    history_file = Unicode(
+        config=True,
+        help=f"SQLite file of the input history (env {ENV_HISTORY_FILE}; default: "
+        "lua-wasm/history.sqlite under the Jupyter data directory; empty or ':memory:' to keep "
+        "it in memory only).",
+    )
+
+    @default("memory_limit")
+    def _memory_limit_default(self) -> int:
+        value = _env(ENV_MEMORY_LIMIT)
+        if value is None:
+            return MEMORY_SIZE_DEFAULT_BYTES
+        try:
+            return parse_bytes(value)
+        except ValueError as e:
+            raise TraitError(f"{ENV_MEMORY_LIMIT}: {e}") from None
+
+    @validate("memory_limit")
+    def _check_memory_limit(self, proposal: dict) -> int:
+        value = proposal["value"]
+        if value <= 0 or value % WASM_PAGE_SIZE_BYTES:
+            raise TraitError(f"memory_limit must be a positive multiple of 64 KiB, got {value}")
+        return value
+
+    @default("checkpoint_dir")
+    def _checkpoint_dir_default(self) -> str:
+        value = _env(ENV_CHECKPOINT_DIR)
+        if value is not None:
+            return value
+        from jupyter_core.paths import jupyter_data_dir
+
+        return os.path.join(jupyter_data_dir(), "lua-wasm", "checkpoints")
+
+    @default("interrupt_escalation_delay")
+    def _interrupt_escalation_delay_default(self) -> float:
+        value = _env(ENV_INTERRUPT_ESCALATION_DELAY)
+        if value is None:
+            return INTERRUPT_ESCALATION_DELAY_DEFAULT_SECONDS
+        try:
+            return float(value)
+        except ValueError:
+            raise TraitError(f"{ENV_INTERRUPT_ESCALATION_DELAY}: not a number of seconds: {value!r}") from None
+
+    @validate("interrupt_escalation_delay")
+    def _check_interrupt_escalation_delay(self, proposal: dict) -> float:
+        if proposal["value"] < 0:
+            raise TraitError("interrupt_escalation_delay must not be negative")
+        return proposal["value"]
+
+    @default("history_file")
+    def _history_file_default(self) -> str:
+        value = _env(ENV_HISTORY_FILE)
+        if value is not None:
+            return value
+        from .history import default_path
+
+        return str(default_path())

@@ -1,0 +1,96 @@
+"""`require` from the notebook's folder: the host functions behind the Lua
+searcher of src/require.lua.
+
+Read-only and confined: a module file is found only through relative paths
+whose real path (symlinks resolved) lies inside the root folder, which is the
+notebook's folder (jupyter_server sets JPY_SESSION_NAME to the notebook's
+path) or else the kernel's working directory.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Mapping
+
+if TYPE_CHECKING:
+    from .vm import LuaVM
+
+from .hostcall import HostCallError
+
+MODULE_SIZE_MAX_BYTES = 16 * 1024 * 1024
+PATH_SIZE_MAX_BYTES = 4096
+
+
+def notebook_root(environ: Mapping[str, str] | None = None) -> Path:
+    """The notebook's folder when JPY_SESSION_NAME names it, else the working directory."""
+    env = os.environ if environ is None else environ
+    session = env.get("JPY_SESSION_NAME", "")
+    if session and os.path.isabs(session):
+        folder = os.path.dirname(session)
+        if os.path.isdir(folder):
+            return Path(folder)
+    # A relative session path is relative to the server's root, which the
+    # kernel does not know; the server starts the kernel in the notebook's folder.
+    return Path.cwd()
+
+
+class ModuleFinder:
+    """Finds and reads Lua module files under `root`, and nowhere else."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        self.root = os.path.realpath(root if root is not None else notebook_root())
+
+    def register(self, vm: LuaVM) -> None:
+        vm.register_host_function("search_module", self.search)
+        vm.register_host_function("read_module", self.read)
+
+    def search(self, name: str | bytes, path: str | bytes, sep: str | bytes = ".", rep: str | bytes = "/") -> str | list[str]:
+        """package.searchpath: the first readable file among `path`'s templates
+        (";"-separated, "?" replaced by `name` with `sep` replaced by `rep`),
+        or the list of "no file '...'" messages."""
+        name, path, sep, rep = (_text(v) for v in (name, path, sep, rep))
+        if sep:
+            name = name.replace(sep, rep)
+        tried = []
+        for template in path.split(";"):
+            # Empty templates count too, as in loadlib.c ("no file ''").
+            filename = template.replace("?", name)
+            if self._resolve(filename) is not None:
+                return filename
+            tried.append(f"no file '{filename}'")
+        return tried
+
+    def read(self, filename: str | bytes) -> bytes:
+        """The bytes of a module file found by `search`."""
+        real = self._resolve(_text(filename))
+        if real is None:
+            raise HostCallError(f"cannot read '{_text(filename)}' (not a file inside the notebook's folder)")
+        try:
+            with open(real, "rb") as f:
+                data = f.read(MODULE_SIZE_MAX_BYTES + 1)
+        except OSError as e:
+            raise HostCallError(f"cannot read '{_text(filename)}': {e.strerror}") from None
+        if len(data) > MODULE_SIZE_MAX_BYTES:
+            raise HostCallError(f"'{_text(filename)}' is larger than {MODULE_SIZE_MAX_BYTES} bytes")
+        return data
+
+    def _resolve(self, filename: str) -> str | None:
+        """The real path of `filename` if it is a readable regular file inside the root."""
+        if not filename or len(filename) > PATH_SIZE_MAX_BYTES or "\0" in filename:
+            return None
+        if os.path.isabs(filename) or os.path.splitdrive(filename)[0] or filename.startswith("~"):
+            return None
+        real = os.path.realpath(os.path.join(self.root, filename))
+        if os.path.commonpath([real, self.root]) != self.root:
+            return None
+        if not os.path.isfile(real) or not os.access(real, os.R_OK):
+            return None
+        return real
+
+
+def _text(value: str | bytes | object) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogateescape")
+    if not isinstance(value, str):
+        raise HostCallError(f"expected a string, got {type(value).__name__}")
+    return value

@@ -1,0 +1,307 @@
+//! Host calls: a Lua function that hands its arguments to a named function
+//! of the host and returns the host's reply (docs/ABI.md, "Host calls").
+//!
+//! The Lua features built on it (display and help, io.read, require) are
+//! Lua modules the host supplies (lua_wasm_kernel/lua/), loaded on first
+//! use. Until then the globals are light C stubs here, which cost neither
+//! static data nor heap: the default heap is small.
+const std = @import("std");
+const assert = std.debug.assert;
+const lua = @import("lua.zig");
+const c = lua.c;
+const ffi = @import("ffi.zig");
+const limits = @import("limits.zig");
+const output = @import("output.zig");
+const serializer = @import("serializer.zig");
+const interrupt = @import("interrupt.zig");
+const state = @import("state.zig");
+const Buffer = @import("reply.zig").Buffer;
+const Tlsf = @import("allocator.zig").Tlsf;
+const libs = @import("libs.zig");
+
+/// The host function that returns a module's source (hostcall.py).
+const module_source_function = "lua_wasm.module";
+/// Chunk names of the modules start with this; `raise` skips their frames.
+const module_chunk_prefix = "=lua-wasm/";
+/// Registry field: the loaded modules, by name.
+const modules_key = "lua_wasm.modules";
+
+const display_functions = [_][:0]const u8{
+    "html", "markdown", "latex", "svg", "png", "json", "text", "data", "update", "clear", "page",
+};
+
+/// Arguments of the call in flight; kept between calls so small ones reuse
+/// their memory. Bound to the state's heap on first use (tests bind theirs).
+var args: ?Buffer = null;
+
+pub fn useHeap(heap: *Tlsf) void {
+    args = .{ .heap = heap };
+}
+
+/// Installs host_call and raise in the prelude's helper table (on top of
+/// the stack), and the stubs: display, help, io.read, io.lines, io.input,
+/// io.stdin, and require's searcher. A protected call (libs.open).
+pub fn open(L: ?*lua.State) void {
+    const helpers = c.lua_gettop(L);
+    lua.pushCFunction(L, hostCall);
+    c.lua_setfield(L, helpers, "host_call");
+    lua.pushCFunction(L, raise);
+    c.lua_setfield(L, helpers, "raise");
+    lua.newTable(L);
+    c.lua_setfield(L, c.LUA_REGISTRYINDEX, modules_key);
+
+    // display: a table of stubs, callable.
+    c.lua_createtable(L, 0, display_functions.len);
+    inline for (display_functions) |f| setStub(L, "display", f, f);
+    c.lua_createtable(L, 0, 1);
+    lua.pushCFunction(L, stubMethod("display", "call"));
+    c.lua_setfield(L, -2, "__call");
+    _ = c.lua_setmetatable(L, -2);
+    _ = c.luaL_getsubtable(L, c.LUA_REGISTRYINDEX, c.LUA_LOADED_TABLE);
+    c.lua_pushvalue(L, -2);
+    c.lua_setfield(L, -2, "display");
+    lua.pop(L, 1);
+    c.lua_setglobal(L, "display");
+    lua.pushCFunction(L, stub("display", "help"));
+    c.lua_setglobal(L, "help");
+
+    // io: stdin shares the metatable of the prelude's stdout and stderr.
+    if (c.lua_getglobal(L, "io") == c.LUA_TTABLE) {
+        c.lua_createtable(L, 0, 4);
+        _ = lua.pushSlice(L, "stdin");
+        c.lua_setfield(L, -2, "name");
+        setStub(L, "stdin", "read", "stdin_read");
+        setStub(L, "stdin", "lines", "stdin_lines");
+        setStub(L, "stdin", "write", "stdin_write");
+        if (c.lua_getfield(L, c.LUA_REGISTRYINDEX, "FILE*") == c.LUA_TTABLE)
+            _ = c.lua_setmetatable(L, -2)
+        else
+            lua.pop(L, 1);
+        c.lua_pushvalue(L, -1);
+        c.lua_setfield(L, helpers, "stdin");
+        c.lua_setfield(L, -2, "stdin");
+        setStub(L, "stdin", "read", "read");
+        setStub(L, "stdin", "lines", "lines");
+        setStub(L, "stdin", "input", "input");
+    }
+    lua.pop(L, 1);
+
+    // package: the notebook searcher replaces the file and C searchers.
+    if (c.lua_getglobal(L, "package") == c.LUA_TTABLE) {
+        _ = lua.pushSlice(L, "./?.lua;./?/init.lua");
+        c.lua_setfield(L, -2, "path");
+        setStub(L, "require", "searchpath", "searchpath");
+        if (c.lua_getfield(L, -1, "searchers") == c.LUA_TTABLE) {
+            lua.pushCFunction(L, stub("require", "searcher"));
+            c.lua_rawseti(L, -2, 2);
+            for ([_]c.lua_Integer{ 4, 3 }) |i| {
+                c.lua_pushnil(L);
+                c.lua_rawseti(L, -2, i);
+            }
+        }
+        lua.pop(L, 1);
+    }
+    lua.pop(L, 1);
+    assert(c.lua_gettop(L) == helpers);
+}
+
+/// t[key] = a stub for module.function, t on top of the stack.
+fn setStub(L: ?*lua.State, comptime module: [:0]const u8, comptime key: [:0]const u8, comptime function: [:0]const u8) void {
+    lua.pushCFunction(L, stub(module, function));
+    c.lua_setfield(L, -2, key);
+}
+
+/// A C function that calls module.function with its arguments.
+fn stub(comptime module: [:0]const u8, comptime function: [:0]const u8) lua.CFn {
+    return Stub(module, function, 1).call;
+}
+
+/// The same, for a metamethod: drops its first argument (the table).
+fn stubMethod(comptime module: [:0]const u8, comptime function: [:0]const u8) lua.CFn {
+    return Stub(module, function, 2).call;
+}
+
+fn Stub(comptime module: [:0]const u8, comptime function: [:0]const u8, comptime first_arg: c_int) type {
+    return struct {
+        fn call(L: ?*lua.State) callconv(.c) c_int {
+            c.lua_settop(L, @max(c.lua_gettop(L), first_arg - 1));
+            pushModule(L, module);
+            _ = c.lua_getfield(L, -1, function);
+            c.lua_rotate(L, -2, -1);
+            lua.pop(L, 1); // the module table
+            lua.insert(L, first_arg); // the function, below the arguments
+            lua.call(L, c.lua_gettop(L) - first_arg, c.LUA_MULTRET);
+            return c.lua_gettop(L) - (first_arg - 1);
+        }
+    };
+}
+
+/// Pushes the module `name`, loading it on first use: the host supplies its
+/// source, which runs as the chunk "=lua-wasm/<name>" with (host_call,
+/// helpers) and returns the module's table.
+fn pushModule(L: ?*lua.State, comptime name: [:0]const u8) void {
+    _ = c.lua_getfield(L, c.LUA_REGISTRYINDEX, modules_key);
+    const modules = c.lua_gettop(L);
+    if (c.lua_getfield(L, modules, name) == c.LUA_TTABLE) {
+        lua.insert(L, modules);
+        lua.pop(L, 1);
+        return;
+    }
+    lua.pop(L, 1);
+    lua.pushCFunction(L, hostCall);
+    _ = lua.pushSlice(L, module_source_function);
+    _ = lua.pushSlice(L, name);
+    lua.call(L, 2, 2);
+    if (c.lua_toboolean(L, -2) == 0 or c.lua_type(L, -1) != c.LUA_TSTRING) {
+        _ = c.luaL_error(L, "lua-wasm: cannot load its module '%s': %s", name.ptr, c.luaL_tolstring(L, -1, null));
+    }
+    const source = lua.toSlice(L, -1).?;
+    if (c.luaL_loadbufferx(L, source.ptr, source.len, module_chunk_prefix ++ name, "t") != c.LUA_OK)
+        _ = c.lua_error(L);
+    lua.pushCFunction(L, hostCall);
+    _ = c.lua_getfield(L, c.LUA_REGISTRYINDEX, libs.prelude_key);
+    lua.call(L, 2, 1);
+    if (c.lua_type(L, -1) != c.LUA_TTABLE) _ = c.luaL_error(L, "lua-wasm: its module '%s' returned no table", name.ptr);
+    c.lua_pushvalue(L, -1);
+    c.lua_setfield(L, modules, name);
+    lua.insert(L, modules);
+    c.lua_settop(L, modules);
+}
+
+/// raise(message): a Lua error at the first caller outside the host's Lua
+/// modules and C functions, so a module's error names the user's line,
+/// however many of the module's own frames (or stubs) lie between.
+fn raise(L: ?*lua.State) callconv(.c) c_int {
+    c.luaL_checkany(L, 1);
+    c.lua_settop(L, 1);
+    var ar: c.lua_Debug = undefined;
+    var level: c_int = 1;
+    while (c.lua_getstack(L, level, &ar) != 0) : (level += 1) {
+        _ = c.lua_getinfo(L, "S", &ar);
+        if (std.mem.eql(u8, std.mem.span(ar.what), "C")) continue;
+        if (std.mem.startsWith(u8, ar.source[0..ar.srclen], module_chunk_prefix)) continue;
+        c.luaL_where(L, level);
+        break;
+    } else _ = lua.pushSlice(L, "");
+    lua.insert(L, 1);
+    c.lua_concat(L, 2);
+    return c.lua_error(L);
+}
+
+/// host_call(name, ...) -> true, reply | false, message
+/// Flushes pending output first, so output and what the host shows stay in
+/// order. An interrupt that arrives during the call is raised here.
+pub fn hostCall(L: ?*lua.State) callconv(.c) c_int {
+    const name = lua.checkSlice(L, 1);
+    if (name.len > limits.host_call_name_size_max_bytes)
+        _ = c.luaL_argerror(L, 1, "host function name too long");
+    if (args == null) args = .{ .heap = &state.heap };
+    const buf = &args.?;
+    buf.reset();
+    encodeArgs(L, buf) catch lua.raise(L, "host call: not enough memory for the arguments");
+    output.flush();
+    const result = ffi.hostCall(name, buf.bytes());
+    buf.reset();
+    const len: u32 = if (result >= 0) @intCast(result) else @intCast(-(result + 1));
+    // A userdata holds the reply: any size fits, and Lua frees it even when
+    // decoding raises. If it cannot be allocated, the host drops the reply
+    // at its next call.
+    const room: [*]u8 = @ptrCast(c.lua_newuserdatauv(L, len, 0).?);
+    ffi.hostTake(room[0..len]);
+    if (interrupt.requested()) {
+        interrupt.arm(L);
+        lua.raise(L, "interrupted!");
+    }
+    c.lua_pushboolean(L, @intFromBool(result >= 0));
+    if (result < 0) {
+        _ = lua.pushSlice(L, room[0..len]);
+        return 2;
+    }
+    const used = serializer.decode(L, room[0..len]) catch |e| switch (e) {
+        error.Malformed => lua.raise(L, "host call: malformed reply"),
+        error.OutOfMemory => lua.raise(L, "host call: reply too deeply nested"),
+    };
+    if (used != len) lua.raise(L, "host call: malformed reply (trailing bytes)");
+    return 2;
+}
+
+/// Arguments: u32 count, then each value in the serializer's format.
+fn encodeArgs(L: ?*lua.State, buf: *Buffer) error{OutOfMemory}!void {
+    const count = c.lua_gettop(L) - 1;
+    assert(count >= 0);
+    try buf.appendU32(@intCast(count));
+    var i: c_int = 2;
+    while (i <= count + 1) : (i += 1) try serializer.encode(L, i, buf);
+}
+
+// ---------------------------------------------------------------- tests
+
+var test_region: [1 << 20]u8 align(8) = undefined;
+var test_heap: Tlsf = undefined;
+
+fn testAlloc(_: ?*anyopaque, ptr: ?*anyopaque, _: usize, nsize: usize) callconv(.c) ?*anyopaque {
+    if (nsize == 0) {
+        if (ptr) |p| test_heap.free(@ptrCast(p));
+        return null;
+    }
+    if (ptr) |p| return @ptrCast(test_heap.realloc(@ptrCast(p), nsize));
+    return @ptrCast(test_heap.alloc(nsize));
+}
+
+fn testState() ?*lua.State {
+    test_heap = Tlsf.init(&test_region);
+    useHeap(&test_heap);
+    const L = c.lua_newstate(testAlloc, null);
+    c.luaL_requiref(L, "_G", c.luaopen_base, 1);
+    c.luaL_requiref(L, "string", c.luaopen_string, 1);
+    lua.pop(L, 2);
+    lua.pushCFunction(L, hostCall);
+    c.lua_setglobal(L, "host_call");
+    return L;
+}
+
+fn run(L: ?*lua.State, code: []const u8) !void {
+    try std.testing.expectEqual(c.LUA_OK, c.luaL_loadbufferx(L, code.ptr, code.len, "=test", "t"));
+    if (lua.pcall(L, 0, 0, 0) != c.LUA_OK) {
+        std.debug.print("lua error: {s}\n", .{lua.toSlice(L, -1) orelse "?"});
+        return error.LuaError;
+    }
+}
+
+test "a host call sends name and arguments, and decodes the reply" {
+    const L = testState();
+    defer c.lua_close(L);
+    // Reply: the table {answer = 42}.
+    ffi.native.host_reply = &.{ 0x05, 1, 0, 0, 0, 0x04, 6, 0, 0, 0, 'a', 'n', 's', 'w', 'e', 'r', 0x02, 42, 0, 0, 0, 0, 0, 0, 0 };
+    ffi.native.host_reply_is_error = false;
+    ffi.native.captured_len = 0;
+    try run(L,
+        \\print("before")
+        \\local ok, r = host_call("echo", 7, nil, "s")
+        \\assert(ok == true and r.answer == 42)
+    );
+    try std.testing.expectEqualStrings("echo", ffi.native.host_last_name[0..ffi.native.host_last_name_len]);
+    // u32 count 3, integer 7, nil, string "s".
+    const want = [_]u8{ 3, 0, 0, 0, 0x02, 7, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x04, 1, 0, 0, 0, 's' };
+    try std.testing.expectEqualSlices(u8, &want, ffi.native.host_last_args[0..ffi.native.host_last_args_len]);
+    // print's output reached the host before the call did.
+    try std.testing.expectEqualStrings("before\n", ffi.native.captured[0..ffi.native.captured_len]);
+    try std.testing.expectEqual(ffi.native.flushes, ffi.native.host_flushes_at_call);
+}
+
+test "an error reply comes back as false and its message" {
+    const L = testState();
+    defer c.lua_close(L);
+    ffi.native.host_reply = "no such thing";
+    ffi.native.host_reply_is_error = true;
+    try run(L,
+        \\local ok, msg = host_call("missing")
+        \\assert(ok == false and msg == "no such thing")
+    );
+    ffi.native.host_reply = &.{0x42};
+    ffi.native.host_reply_is_error = false;
+    try run(L,
+        \\local ok, msg = pcall(host_call, "bad")
+        \\assert(not ok and msg:find("malformed reply"))
+    );
+}

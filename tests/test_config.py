@@ -1,0 +1,64 @@
+"""The kernel's settings: traitlets with environment-variable defaults."""
+from __future__ import annotations
+
+import pytest
+from traitlets import TraitError
+from traitlets.config import Config
+
+from lua_wasm_kernel.abi import MEMORY_SIZE_DEFAULT_BYTES
+from lua_wasm_kernel.config import KernelSettings, parse_bytes
+
+
+class LuaWasmKernel(KernelSettings):
+    """Stands in for the kernel class, so `c.LuaWasmKernel` config applies."""
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    for name in ("LUA_WASM_MEMORY_LIMIT", "LUA_WASM_CHECKPOINT_DIR", "LUA_WASM_INTERRUPT_ESCALATION_DELAY",
+                 "LUA_WASM_HISTORY_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
+
+
+def test_defaults(tmp_path) -> None:
+    s = LuaWasmKernel()
+    assert s.memory_limit == MEMORY_SIZE_DEFAULT_BYTES == 2 * 2**20
+    assert s.checkpoint_dir == str(tmp_path / "data" / "lua-wasm" / "checkpoints")
+    assert s.history_file == str(tmp_path / "data" / "lua-wasm" / "history.sqlite")
+    assert s.interrupt_escalation_delay > 0
+
+
+def test_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LUA_WASM_MEMORY_LIMIT", "16M")
+    monkeypatch.setenv("LUA_WASM_CHECKPOINT_DIR", "/tmp/ckpt")
+    monkeypatch.setenv("LUA_WASM_INTERRUPT_ESCALATION_DELAY", "2.5")
+    monkeypatch.setenv("LUA_WASM_HISTORY_FILE", ":memory:")
+    s = LuaWasmKernel()
+    assert (s.memory_limit, s.checkpoint_dir, s.interrupt_escalation_delay, s.history_file) == (
+        16 * 2**20, "/tmp/ckpt", 2.5, ":memory:"
+    )
+
+
+def test_config_wins_over_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LUA_WASM_MEMORY_LIMIT", "16M")
+    c = Config()
+    c.LuaWasmKernel.memory_limit = 4 * 2**20
+    assert LuaWasmKernel(config=c).memory_limit == 4 * 2**20
+
+
+def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(TraitError, match="64 KiB"):
+        LuaWasmKernel(memory_limit=1000)
+    monkeypatch.setenv("LUA_WASM_MEMORY_LIMIT", "lots")
+    with pytest.raises(TraitError, match="LUA_WASM_MEMORY_LIMIT"):
+        LuaWasmKernel().memory_limit
+    with pytest.raises(TraitError):
+        LuaWasmKernel(interrupt_escalation_delay=-1)
+
+
+@pytest.mark.parametrize(
+    "text, n", [("2097152", 2097152), ("2048K", 2 * 2**20), ("2M", 2 * 2**20), ("2MiB", 2 * 2**20), ("1g", 2**30)]
+)
+def test_parse_bytes(text: str, n: int) -> None:
+    assert parse_bytes(text) == n

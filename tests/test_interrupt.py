@@ -1,0 +1,334 @@
+"""Interrupts at VM level, escalation to a rebuilt VM, and streamed output.
+
+Every test is bounded: a stuck eval makes faulthandler dump the stacks and
+end the run instead of hanging it.
+"""
+from __future__ import annotations
+
+import faulthandler
+import random
+import threading
+import time
+
+import pytest
+import wasmtime
+
+from lua_wasm_kernel.abi import Status, Stream
+from lua_wasm_kernel.vm import LuaVM, Runtime
+
+TEST_TIMEOUT_SECONDS = 30
+# Backtracks for minutes: no Lua hook runs inside the pattern matcher.
+SLOW_PATTERN = "string.find(string.rep('a', 40), string.rep('a-', 40) .. 'b')"
+
+
+@pytest.fixture(autouse=True)
+def bounded():
+    faulthandler.dump_traceback_later(TEST_TIMEOUT_SECONDS, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+def interrupt_after(vm: LuaVM, delay: float) -> list[float]:
+    """Calls vm.interrupt() from another thread after `delay`; records when."""
+    sent: list[float] = []
+
+    def fire() -> None:
+        time.sleep(delay)
+        sent.append(time.perf_counter())
+        vm.interrupt()
+
+    threading.Thread(target=fire, daemon=True).start()
+    return sent
+
+
+def timed_eval(vm: LuaVM, code: str, delay: float = 0.1, **kw):
+    sent = interrupt_after(vm, delay)
+    r = vm.eval(code, **kw)
+    done = time.perf_counter()
+    assert sent, "the eval returned before the interrupt was sent"
+    return r, done - sent[0]
+
+
+def test_plain_loop_stops_fast_and_keeps_globals(vm: LuaVM) -> None:
+    vm.eval("kept = {1, 2, 3}; counter = 0")
+    r, latency = timed_eval(vm, "while true do counter = counter + 1 end")
+    assert r.status == Status.INTERRUPTED and "interrupted!" in r.error
+    assert latency < 1.0
+    assert vm.eval("#kept").values == [3]
+    assert vm.eval("counter > 0").values == [True]
+    assert vm.eval("1 + 1").values == [2]
+
+
+def test_empty_loop_stops(vm: LuaVM) -> None:
+    r, latency = timed_eval(vm, "while true do end")
+    assert r.status == Status.INTERRUPTED and latency < 1.0
+
+
+def test_loop_inside_a_coroutine_stops(vm: LuaVM) -> None:
+    vm.eval("kept = 'yes'")
+    # The error surfaces in the coroutine, which catches it; the hook, armed
+    # again on return to the main state, stops the rest of the cell.
+    code = "local co = coroutine.create(function() while true do end end)\nlocal ok = coroutine.resume(co)\nreturn 'not reached'"
+    r, latency = timed_eval(vm, code)
+    assert r.status == Status.INTERRUPTED and latency < 1.0
+    # A cell that ends with the resume returns what resume returned.
+    code = "local co = coroutine.create(function() while true do end end)\nreturn coroutine.resume(co)"
+    r, latency = timed_eval(vm, code)
+    assert r.status == Status.OK and r.values == [False, "interrupted!"] and r.display == ["false", "interrupted!"]
+    code = "local f = coroutine.wrap(function() local x = 0 while true do x = x + 1 end end) f()"
+    r, latency = timed_eval(vm, code)
+    assert r.status == Status.INTERRUPTED and latency < 1.0
+    assert vm.eval("kept").values == ["yes"]
+
+
+def test_coroutines_switching_back_and_forth_stop(vm: LuaVM) -> None:
+    code = """
+    local gen = coroutine.wrap(function() local i = 0 while true do i = i + 1 coroutine.yield(i) end end)
+    local total = 0
+    while true do total = total + gen() end
+    """
+    r, latency = timed_eval(vm, code)
+    assert r.status == Status.INTERRUPTED and latency < 1.0
+
+
+def test_pcall_loops_stop_with_state_kept(vm: LuaVM) -> None:
+    vm.eval("kept = 7")
+    r, latency = timed_eval(vm, "while true do pcall(function() while true do end end) end")
+    assert r.status == Status.INTERRUPTED and latency < 1.0
+    code = "while true do pcall(function() while true do pcall(function() while true do end end) end end) end"
+    r, latency = timed_eval(vm, code)
+    assert r.status == Status.INTERRUPTED and latency < 1.0
+    assert vm.eval("kept").values == [7]
+    assert vm.watcher.escalations == 0
+
+
+def test_loop_mostly_in_c_functions_stops(vm: LuaVM) -> None:
+    r, latency = timed_eval(vm, "while true do local s = string.rep('x', 5000) end")
+    assert r.status == Status.INTERRUPTED and latency < 1.0
+
+
+def test_long_c_call_escalates_to_a_fresh_state(vm: LuaVM, output) -> None:
+    vm.watcher.escalate_after = 0.3
+    vm.eval("lost = 'soon'")
+    r, latency = timed_eval(vm, f"print('before') return {SLOW_PATTERN}", on_output=output)
+    assert r.status == Status.TRAPPED
+    assert r.error.startswith("the Lua state was reset:")
+    assert "0.3 s" in r.error
+    assert 0.3 <= latency < 1.5
+    assert vm.watcher.escalations == 1
+    # A fresh state that works: the old globals are gone.
+    assert vm.eval("lost").values == [None]
+    assert vm.eval("1 + 1").values == [2]
+    r, _ = timed_eval(vm, "while true do end")  # and it can be interrupted again
+    assert r.status == Status.INTERRUPTED
+
+
+def test_escalation_while_output_streams(vm: LuaVM, output) -> None:
+    # The watcher flushes output during the call; escalation must still be clean.
+    vm.watcher.escalate_after = 0.2
+    code = f"for i = 1, 100 do print(i) end {SLOW_PATTERN}"
+    r, _ = timed_eval(vm, code, delay=0.15, on_output=output)
+    assert r.status == Status.TRAPPED
+    assert vm.eval("2 * 21").values == [42]
+
+
+def test_no_escalation_while_python_code_runs(vm: LuaVM) -> None:
+    # The first flush blocks in on_output for longer than the escalation
+    # delay; the interrupt comes meanwhile. The watcher waits for Python to
+    # return, and the hook then stops the loop with the state kept.
+    vm.watcher.escalate_after = 0.2
+    vm.eval("kept = 1")
+    calls = []
+
+    def slow(stream, text):
+        calls.append(text)
+        if len(calls) == 1:
+            time.sleep(0.6)
+
+    r, latency = timed_eval(vm, "print('x') while true do end", delay=0.1, on_output=slow)
+    assert r.status == Status.INTERRUPTED, r
+    assert vm.watcher.escalations == 0
+    assert calls[0] == "x\n"
+    assert vm.eval("kept").values == [1]
+
+
+def test_no_escalation_when_disabled(vm: LuaVM) -> None:
+    vm.watcher.escalate_after = None
+    r, _ = timed_eval(vm, "while true do pcall(function() while true do end end) end")
+    assert r.status == Status.INTERRUPTED
+    assert vm.watcher.escalations == 0
+
+
+def test_interrupt_while_idle_does_nothing(vm: LuaVM) -> None:
+    assert vm.interrupt() is False
+    vm.eval("x = 1")
+    assert vm.interrupt() is False
+    r = vm.eval("local s = 0 for i = 1, 1e6 do s = s + i end return s")
+    assert r.ok and r.values == [500000500000]
+    assert vm.eval("x").values == [1]
+
+
+def test_a_finished_evals_interrupt_does_not_reach_the_next(vm: LuaVM) -> None:
+    vm.watcher.escalate_after = 0.3
+    r, _ = timed_eval(vm, "while true do end")
+    assert r.status == Status.INTERRUPTED
+    # Runs longer than the escalation delay: a leftover timer would trap it.
+    r = vm.eval("local t = os.clock() while os.clock() - t < 0.6 do end return 'done'")
+    assert r.ok and r.values == ["done"]
+    assert vm.eval("collectgarbage('count') > 0").values == [True]  # no hook left armed
+    assert vm.watcher.escalations == 0
+
+
+def test_interrupts_at_random_moments(vm: LuaVM) -> None:
+    # Races: the first interrupt may land before the eval starts (it must do
+    # nothing), at its first instruction, inside a loop or a coroutine, or
+    # after a short cell ended. Later ones (every 50 ms) must stop it.
+    rng = random.Random(7)
+    vm.eval("kept = 'here' n = 0")
+    for _ in range(25):
+        code = rng.choice(
+            [
+                "n = n + 1 while true do end",
+                "n = n + 1 for i = 1, 1000 do end",
+                "local co = coroutine.wrap(function() while true do coroutine.yield() end end) while true do co() end",
+            ]
+        )
+        stop = threading.Event()
+        first = rng.uniform(0, 0.004)
+
+        def keep_interrupting() -> None:
+            time.sleep(first)
+            while not stop.is_set():
+                vm.interrupt()
+                stop.wait(0.05)
+
+        threading.Thread(target=keep_interrupting, daemon=True).start()
+        start = time.perf_counter()
+        r = vm.eval(code)
+        stop.set()
+        assert r.status in (Status.OK, Status.INTERRUPTED), r
+        assert time.perf_counter() - start < 2.0
+    assert vm.eval("kept").values == ["here"]
+    assert 0 < vm.eval("n").values[0] <= 25
+    assert vm.watcher.escalations == 0
+
+
+def test_loop_entered_after_an_early_interrupt_still_runs_to_the_next(vm: LuaVM) -> None:
+    # An interrupt that came while idle is forgotten: this loop ends by itself.
+    vm.interrupt()
+    r = vm.eval("local i = 0 while i < 1e5 do i = i + 1 end return i")
+    assert r.ok and r.values == [100000]
+
+
+def test_output_streams_while_the_cell_computes(vm: LuaVM) -> None:
+    seen: list[tuple[float, str]] = []
+    start = time.perf_counter()
+    code = "print('first') local t = os.clock() while os.clock() - t < 1 do end print('second')"
+    r = vm.eval(code, on_output=lambda stream, text: seen.append((time.perf_counter() - start, text)))
+    returned = time.perf_counter() - start
+    assert r.ok
+    assert "".join(t for _, t in seen) == "first\nsecond\n"
+    first_at = next(at for at, text in seen if "first" in text)
+    assert first_at < 0.25, seen  # typically one watcher tick, 25 ms
+    assert returned - first_at > 0.7
+
+
+def test_streamed_output_keeps_its_order(vm: LuaVM, output) -> None:
+    code = """
+    for i = 1, 30 do
+      io.write(i, ' ')
+      if i % 3 == 0 then io.stderr:write('e', i, ' ') end
+      local t = os.clock() while os.clock() - t < 0.01 do end
+    end
+    print('end')
+    """
+    assert vm.eval(code, on_output=output).ok
+    out = output.text(Stream.STDOUT)
+    assert out == " ".join(str(i) for i in range(1, 31)) + " end\n"
+    assert output.text(Stream.STDERR) == "".join(f"e{i} " for i in range(3, 31, 3))
+    # Interleaving across streams is kept: each stderr piece follows its stdout number.
+    merged = "".join(t for _, t in output.chunks)
+    assert merged.index("e3 ") > merged.index("3 ") and merged.index("e3 ") < merged.index("4 ")
+    assert len(output.chunks) > 10  # streamed in many pieces, not at the end
+    assert vm.watcher.flush_requests > 0
+
+
+def test_streaming_leaves_a_cells_own_debug_hook_alone(vm: LuaVM, output) -> None:
+    code = """
+    local calls = 0
+    debug.sethook(function() calls = calls + 1 end, '', 100)
+    print('x')
+    local t = os.clock() while os.clock() - t < 0.2 do end
+    local still = debug.gethook() ~= nil
+    debug.sethook()
+    return still, calls > 0
+    """
+    r = vm.eval(code, on_output=output)
+    assert r.values == [True, True]
+
+
+def test_an_unexpected_trap_rebuilds_the_vm(vm: LuaVM) -> None:
+    vm.eval("lost = 1")
+    # A broken hook address makes the armed hook's indirect call trap.
+    vm.watcher._layout["hook_fn"] = 0x7FFFFF
+    r, _ = timed_eval(vm, "while true do end")
+    assert r.status == Status.TRAPPED
+    assert r.error.startswith("the Lua state was reset: the VM trapped (")
+    assert vm.interrupt_layout["hook_fn"] != 0x7FFFFF  # the new instance's layout
+    assert vm.eval("lost").values == [None]
+    r, _ = timed_eval(vm, "while true do end")
+    assert r.status == Status.INTERRUPTED
+
+
+def test_a_failing_output_callback_rebuilds_the_vm_and_raises(vm: LuaVM) -> None:
+    def boom(stream, text):
+        raise RuntimeError("callback failed")
+
+    vm.eval("lost = 1")
+    with pytest.raises(RuntimeError, match="callback failed"):
+        vm.eval("print('x') local t = os.clock() while os.clock() - t < 0.2 do end", on_output=boom)
+    assert vm.eval("lost").values == [None]
+    assert vm.eval("3").values == [3]
+
+
+def test_interrupt_from_many_threads_at_once(vm: LuaVM) -> None:
+    vm.eval("kept = true")
+    done = threading.Event()
+    calls = [0] * 4
+
+    def hammer(k: int) -> None:
+        while not done.is_set():
+            vm.interrupt()
+            calls[k] += 1
+            time.sleep(0.0005)
+
+    threads = [threading.Thread(target=hammer, args=(k,), daemon=True) for k in range(4)]
+    for t in threads:
+        t.start()
+    for _ in range(5):
+        r = vm.eval("while true do end")
+        assert r.status == Status.INTERRUPTED
+    done.set()
+    for t in threads:
+        t.join(5)
+    assert sum(calls) > 4
+    assert vm.eval("kept").values == [True]
+
+
+def test_the_runtime_refuses_bulk_memory(runtime: Runtime) -> None:
+    # memory.copy would run in host code, where escalation would crash us.
+    wat = '(module (memory 1) (func (memory.copy (i32.const 0) (i32.const 8) (i32.const 8))))'
+    with pytest.raises(wasmtime.WasmtimeError, match="bulk memory"):
+        wasmtime.Module(runtime.engine, wasmtime.wat2wasm(wat))
+
+
+def test_the_watcher_thread_ends_when_idle_and_comes_back(vm: LuaVM) -> None:
+    vm.watcher.idle_after = 0.1
+    vm.eval("1")
+    thread = vm.watcher._thread
+    assert thread is not None and thread.is_alive()
+    thread.join(2)
+    assert not thread.is_alive() and vm.watcher._thread is None
+    r, _ = timed_eval(vm, "while true do end")  # a new thread serves the next eval
+    assert r.status == Status.INTERRUPTED
+    assert vm.watcher._thread is not None
