@@ -8,6 +8,7 @@ const Tlsf = @import("allocator.zig").Tlsf;
 const Buffer = @import("reply.zig").Buffer;
 const libs = @import("libs.zig");
 const interrupt = @import("interrupt.zig");
+const warn = @import("warn.zig");
 
 pub var heap: Tlsf = undefined;
 pub var L: ?*lua.State = null;
@@ -33,6 +34,7 @@ pub fn init(region: []u8) bool {
     reply = .{ .heap = &heap };
     L = c.lua_newstate(luaAlloc, null) orelse return false;
     interrupt.init(L);
+    warn.install(L);
     lua.pushCFunction(L, libs.open);
     return lua.pcall(L, 0, 0, 0) == c.LUA_OK;
 }
