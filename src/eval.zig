@@ -90,12 +90,24 @@ fn pushChunkName(L: ?*lua.State, name: []const u8) [*:0]const u8 {
 }
 
 /// lua.c's rule: try `return <code>` first, then the code as statements.
+/// When both fail, a notebook's habit: statements, then the last line's value.
 fn load(L: ?*lua.State, code: []const u8, chunkname: [*:0]const u8) c_int {
-    var with_return = Parts{ .pieces = .{ "return ", code } };
+    var with_return = Parts{ .pieces = .{ "return ", code, "" } };
     if (c.lua_load(L, Parts.read, &with_return, chunkname, "t") == c.LUA_OK) return c.LUA_OK;
     lua.pop(L, 1);
-    var as_is = Parts{ .pieces = .{ code, "" } };
-    return c.lua_load(L, Parts.read, &as_is, chunkname, "t");
+    var as_is = Parts{ .pieces = .{ code, "", "" } };
+    const status = c.lua_load(L, Parts.read, &as_is, chunkname, "t");
+    if (status != c.LUA_ERRSYNTAX) return status;
+    const body = std.mem.trimEnd(u8, code, " \t\r\n");
+    const split = (std.mem.lastIndexOfScalar(u8, body, '\n') orelse return status) + 1;
+    var last_line = Parts{ .pieces = .{ body[0..split], "return ", body[split..] } };
+    if (c.lua_load(L, Parts.read, &last_line, chunkname, "t") != c.LUA_OK) {
+        lua.pop(L, 1);
+        return status; // the statement form's error is the one to report
+    }
+    c.lua_rotate(L, -2, 1); // drop the first error, keep the chunk on top
+    lua.pop(L, 1);
+    return c.LUA_OK;
 }
 
 /// A trailing `;` asks for no result, as in IPython.
@@ -103,9 +115,9 @@ fn suppressed(code: []const u8) bool {
     return std.mem.endsWith(u8, std.mem.trimEnd(u8, code, " \t\r\n"), ";");
 }
 
-/// A lua_Reader over two slices, so "return " needs no copy of the cell.
+/// A lua_Reader over three slices, so "return " needs no copy of the cell.
 const Parts = struct {
-    pieces: [2][]const u8,
+    pieces: [3][]const u8,
     next: usize = 0,
 
     fn read(_: ?*lua.State, ud: ?*anyopaque, size: [*c]usize) callconv(.c) [*c]const u8 {

@@ -33,6 +33,15 @@ def test_statements_then_expression_rule(vm: LuaVM) -> None:
     assert vm.eval("z").values == [10]
 
 
+def test_statements_then_a_final_expression_line(vm: LuaVM) -> None:
+    # Both of lua.c's forms fail here; the last line is then returned.
+    r = vm.eval("t = {1, 2}\nlocal n = #t\nn * 10, t[2]\n")
+    assert r.ok and r.values == [20, 2]
+    r = vm.eval("y = 1\ny = = 2", chunk_name="[cell 4]")
+    assert r.status == Status.SYNTAX_ERROR and r.error.startswith("[cell 4]:2:")
+    assert vm.eval("u = 1\nu;").values == []
+
+
 def test_trailing_semicolon_hides_the_value(vm: LuaVM) -> None:
     r = vm.eval("1 + 1;")
     assert r.ok and r.values == [] and r.display == []
