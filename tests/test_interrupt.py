@@ -13,6 +13,7 @@ import time
 import pytest
 import wasmtime
 
+from lua_wasm_kernel import interrupt
 from lua_wasm_kernel.abi import Status, Stream
 from lua_wasm_kernel.vm import LuaVM, Runtime
 
@@ -26,6 +27,15 @@ def bounded():
     faulthandler.dump_traceback_later(TEST_TIMEOUT_SECONDS, exit=True)
     yield
     faulthandler.cancel_dump_traceback_later()
+
+
+def watcher_cpu(vm: LuaVM):
+    """A clock of the CPU seconds used by the VM's watcher thread (Linux; else 0)."""
+    thread = vm.watcher._thread
+    if thread is None or not hasattr(time, "pthread_getcpuclockid"):
+        return lambda: 0.0
+    clock = time.pthread_getcpuclockid(thread.ident)
+    return lambda: time.clock_gettime(clock)
 
 
 def interrupt_after(vm: LuaVM, delay: float) -> list[float]:
@@ -145,11 +155,32 @@ def test_no_escalation_while_python_code_runs(vm: LuaVM) -> None:
         if len(calls) == 1:
             time.sleep(0.6)
 
+    vm.eval("0")  # the watcher thread runs
+    cpu = watcher_cpu(vm)
+    before = cpu()
     r, latency = timed_eval(vm, "print('x') while true do end", delay=0.1, on_output=slow)
     assert r.status == Status.INTERRUPTED, r
     assert vm.watcher.escalations == 0
     assert calls[0] == "x\n"
     assert vm.eval("kept").values == [1]
+    assert cpu() - before < 0.2  # it waited; it did not spin
+
+
+def test_without_mprotect_the_hook_still_stops_what_it_can(vm: LuaVM, monkeypatch) -> None:
+    # Where escalation is impossible, a long C call runs to its end (about
+    # 0.25 s here), then the hook, still re-armed every tick, stops the loop.
+    monkeypatch.setattr(interrupt, "_mprotect", None)
+    vm.watcher.escalate_after = 0.05
+    vm.eval("kept = 1")
+    vm.eval("0")
+    cpu = watcher_cpu(vm)
+    before = cpu()
+    code = "string.find(string.rep('a', 12), string.rep('a-', 12) .. 'b') while true do end"
+    r, _ = timed_eval(vm, code, delay=0.02)
+    assert r.status == Status.INTERRUPTED, r
+    assert vm.watcher.escalations == 0
+    assert vm.eval("kept").values == [1]
+    assert cpu() - before < 0.2
 
 
 def test_no_escalation_when_disabled(vm: LuaVM) -> None:
