@@ -26,6 +26,7 @@ from .abi import Status, Stream
 from .interrupt import Escalated, InterruptWatcher
 from .hostcall import HostCalls, HostFunction
 from .serializer import Reader
+from .wasm_call import ExportCall
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +227,7 @@ class LuaVM:
         linker.define_func("env", "lw_host_take", wasmtime.FuncType([i32, i32], [i32]), self._in_host(host_calls.take))
         self.instance = linker.instantiate(self.store, rt.module)
         exports = self.instance.exports(self.store)
-        self._fn = {name: exports[name] for name in abi.EXPORTS}
+        self._fn = {name: ExportCall(self.store, exports[name]) for name in abi.EXPORTS}
         self._base = ctypes.addressof(self.memory.data_ptr(self.store).contents)
         if "_initialize" in exports:
             exports["_initialize"](self.store)
@@ -274,7 +275,7 @@ class LuaVM:
         self._instantiate()
 
     def _call(self, name: str, *args: int) -> Any:
-        return self._fn[name](self.store, *args)
+        return self._fn[name](*args)
 
     # -- memory access (the base never moves: min == max pages)
 

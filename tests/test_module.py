@@ -80,3 +80,17 @@ def test_zig_unit_tests_pass() -> None:
         cwd=root, capture_output=True, text=True, timeout=900,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
+
+
+def test_exports_are_called_through_the_prepared_fast_path(vm) -> None:
+    from lua_wasm_kernel.wasm_call import ExportCall
+
+    assert set(vm._fn) == set(abi.EXPORTS)
+    assert all(isinstance(f, ExportCall) for f in vm._fn.values())
+    assert vm._call("lw_abi_version") == abi.ABI_VERSION
+    try:
+        vm._call("lw_eval", 1)
+    except TypeError as e:
+        assert "expected 2 arguments" in str(e)
+    else:
+        raise AssertionError("a wrong argument count must raise")
