@@ -27,7 +27,7 @@ export fn lw_abi_version() u32 {
 }
 
 export fn lw_io_buffer() u32 {
-    return @intCast(@intFromPtr(&output.io_buffer));
+    return @intCast(@intFromPtr(output.io_buffer.ptr));
 }
 
 export fn lw_io_buffer_size() u32 {
@@ -47,7 +47,7 @@ export fn lw_init() i32 {
 export fn lw_input_reserve(len: u32) u32 {
     releaseInput();
     if (len <= limits.io_buffer_size_bytes) {
-        input_ptr = &output.io_buffer;
+        input_ptr = output.io_buffer.ptr;
     } else {
         input_ptr = state.heap.alloc(len) orelse return 0;
     }
@@ -70,7 +70,7 @@ export fn lw_eval(name_len: u32, code_len: u32) i32 {
 }
 
 fn releaseInput() void {
-    if (input_ptr) |p| if (p != @as([*]u8, &output.io_buffer)) state.heap.free(p);
+    if (input_ptr) |p| if (p != output.io_buffer.ptr) state.heap.free(p);
     input_ptr = null;
     input_len = 0;
 }

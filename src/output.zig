@@ -9,7 +9,15 @@ const ffi = @import("ffi.zig");
 pub const Stream = enum(u32) { stdout = 1, stderr = 2 };
 
 /// The one IO buffer: the host writes cell input here, output collects here.
-pub var io_buffer: [limits.io_buffer_size_bytes]u8 align(8) = undefined;
+/// It is the heap's first block (state.init), not static data: with an
+/// imported memory the linker would write 64 KiB of zeros into the module.
+pub var io_buffer: []u8 = &.{};
+
+pub fn init(buffer: []u8) void {
+    assert(buffer.len == limits.io_buffer_size_bytes);
+    io_buffer = buffer;
+    pending_len = 0;
+}
 
 var pending_len: u32 = 0;
 var pending_stream: Stream = .stdout;
@@ -60,7 +68,10 @@ export fn lw_write_stderr_fmt(fmt: [*:0]const u8, arg: [*:0]const u8) void {
     if (std.mem.endsWith(u8, f, "\n")) write(.stderr, "\n");
 }
 
+var test_buffer: [limits.io_buffer_size_bytes]u8 = undefined;
+
 test "output buffers, then flushes in order and in full" {
+    init(&test_buffer);
     ffi.native.captured_len = 0;
     var big: [100_000]u8 = undefined;
     for (&big, 0..) |*b, i| b.* = @intCast('a' + i % 26);
@@ -77,6 +88,7 @@ test "output buffers, then flushes in order and in full" {
 }
 
 test "a full buffer flushes before overflowing" {
+    init(&test_buffer);
     ffi.native.captured_len = 0;
     const line: [1000]u8 = @splat('x');
     for (0..200) |_| write(.stdout, &line);

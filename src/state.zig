@@ -9,6 +9,7 @@ const Buffer = @import("reply.zig").Buffer;
 const libs = @import("libs.zig");
 const interrupt = @import("interrupt.zig");
 const warn = @import("warn.zig");
+const output = @import("output.zig");
 
 pub var heap: Tlsf = undefined;
 pub var L: ?*lua.State = null;
@@ -31,6 +32,8 @@ pub fn initWasm() bool {
 pub fn init(region: []u8) bool {
     std.debug.assert(L == null);
     heap = Tlsf.init(region);
+    const io = heap.alloc(limits.io_buffer_size_bytes) orelse return false;
+    output.init(io[0..limits.io_buffer_size_bytes]);
     reply = .{ .heap = &heap };
     L = c.lua_newstate(luaAlloc, null) orelse return false;
     interrupt.init(L);
