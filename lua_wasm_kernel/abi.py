@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import enum
 
-ABI_VERSION = 2
+ABI_VERSION = 3
 IO_BUFFER_SIZE_BYTES = 64 * 1024
 WASM_PAGE_SIZE_BYTES = 64 * 1024
 MEMORY_SIZE_DEFAULT_BYTES = 2 * 1024 * 1024
 CHUNK_NAME_SIZE_MAX_BYTES = 256
 HOST_CALL_NAME_SIZE_MAX_BYTES = 256
+EXT_TABLE_NAME_SIZE_MAX_BYTES = 256
 
 
 class Status(enum.IntEnum):
@@ -92,4 +93,15 @@ EXPORTS = (
     "lw_interrupt_layout",
 )
 
-IMPORTS = ("memory", "lw_host_output", "lw_host_now", "lw_host_call", "lw_host_take")
+IMPORTS = (
+    "memory",
+    "lw_host_output",
+    "lw_host_now",
+    "lw_host_call",
+    "lw_host_take",
+    "lw_ext_get",
+    "lw_ext_set",
+    "lw_ext_len",
+    "lw_ext_next",
+    "lw_ext_take",
+)

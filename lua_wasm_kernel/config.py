@@ -18,6 +18,7 @@ from .interrupt import ESCALATE_AFTER_SECONDS
 
 ENV_MEMORY_LIMIT = "LUA_WASM_MEMORY_LIMIT"
 ENV_CHECKPOINT_DIR = "LUA_WASM_CHECKPOINT_DIR"
+ENV_RESTORE_SNAPSHOT = "LUA_WASM_RESTORE_SNAPSHOT"
 ENV_INTERRUPT_ESCALATION_DELAY = "LUA_WASM_INTERRUPT_ESCALATION_DELAY"
 ENV_HISTORY_FILE = "LUA_WASM_HISTORY_FILE"
 
@@ -51,8 +52,13 @@ class KernelSettings(Configurable):
     )
     checkpoint_dir = Unicode(
         config=True,
-        help=f"Directory for checkpoints of external tables (env {ENV_CHECKPOINT_DIR}; "
-        "default: lua-wasm/checkpoints under the Jupyter data directory).",
+        help=f"Directory for the external tables and snapshots (env {ENV_CHECKPOINT_DIR}; "
+        "default: .ipynb_checkpoints in the notebook's folder). Each notebook keeps its own "
+        "<notebook>.lua-wasm folder inside it.",
+    )
+    restore_snapshot = Unicode(
+        config=True,
+        help=f"Name of a snapshot (wasm.snapshot) to restore when the kernel starts (env {ENV_RESTORE_SNAPSHOT}).",
     )
     interrupt_escalation_delay = Float(
         INTERRUPT_ESCALATION_DELAY_DEFAULT_SECONDS,
@@ -86,12 +92,12 @@ class KernelSettings(Configurable):
 
     @default("checkpoint_dir")
     def _checkpoint_dir_default(self) -> str:
-        value = _env(ENV_CHECKPOINT_DIR)
-        if value is not None:
-            return value
-        from jupyter_core.paths import jupyter_data_dir
+        # Empty: the notebook's .ipynb_checkpoints (persistence.store_folder).
+        return _env(ENV_CHECKPOINT_DIR) or ""
 
-        return os.path.join(jupyter_data_dir(), "lua-wasm", "checkpoints")
+    @default("restore_snapshot")
+    def _restore_snapshot_default(self) -> str:
+        return _env(ENV_RESTORE_SNAPSHOT) or ""
 
     @default("interrupt_escalation_delay")
     def _interrupt_escalation_delay_default(self) -> float:

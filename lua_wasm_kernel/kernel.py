@@ -3,7 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ipykernel.kernelbase import Kernel
+from traitlets import Any as AnyTrait
+from traitlets import Float
+
+from ._no_ipython import preload_ipython_error
+
+preload_ipython_error()  # first: kernelbase would import all of IPython (see _no_ipython.py)
+
+from ipykernel.kernelbase import Kernel  # noqa: E402
 
 from . import LUA_VERSION, __version__, introspect
 from .abi import Status, Stream
@@ -11,6 +18,7 @@ from .config import KernelSettings
 from .display import Display
 from .history import History
 from .modules import ModuleFinder
+from .persistence import Checkpoints, store_folder
 from .stdin import InputReader
 from .vm import LuaVM
 
@@ -42,6 +50,16 @@ class LuaWasmKernel(KernelSettings, Kernel):
         {"text": "Programming in Lua", "url": "https://www.lua.org/pil/"},
     ]
 
+    # ipykernel sleeps this long (0.5 ms) after each execute "to help output
+    # synchronization" of its OutStreams. We have none: our output is sent to
+    # IOPub during the cell, before the reply (tests/test_kernel_protocol.py and
+    # test_kernel_app.py check the order). A configurable trait of Kernel, private
+    # by its name.
+    _execute_sleep = Float(0.0).tag(config=True)
+    # Kernel declares Instance("IPython.core.profiledir.ProfileDir"): traitlets
+    # resolves that name, importing all of IPython, when the kernel is created.
+    profile_dir = AnyTrait(None)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.vm = LuaVM(memory_bytes=self.memory_limit, init_scripts=[introspect.init_script()])
@@ -49,6 +67,8 @@ class LuaWasmKernel(KernelSettings, Kernel):
         self.rich_output = Display(self._send_iopub)
         self.rich_output.register(self.vm)
         ModuleFinder().register(self.vm)
+        # External tables on disk and whole-VM snapshots (persistence.py, snapshot.py).
+        self.checkpoints = Checkpoints(self.vm, store_folder(self.checkpoint_dir), restore=self.restore_snapshot)
         watcher = getattr(self.vm, "watcher", None)
         pending = (lambda: watcher.interrupt_pending) if watcher is not None else None
         self.stdin_reader = InputReader(self, pending)
@@ -66,6 +86,24 @@ class LuaWasmKernel(KernelSettings, Kernel):
             f"Lua {LUA_VERSION} in WebAssembly (lua-wasm {__version__}), "
             f"memory limit {_format_bytes(self.memory_limit)}"
         )
+
+    @property
+    def kernel_info(self) -> dict[str, Any]:  # type: ignore[override]
+        # As Kernel.kernel_info, without importing ipykernel.debugger (IPython and
+        # debugpy: hundreds of ms on the first kernel_info_request) to advertise a
+        # Python debugger this kernel does not have.
+        from ipykernel import kernel_protocol_version
+
+        features = ["kernel subshells"] if self.shell_channel_thread is not None else []
+        return {
+            "protocol_version": kernel_protocol_version,
+            "implementation": self.implementation,
+            "implementation_version": self.implementation_version,
+            "language_info": self.language_info,
+            "banner": self.banner,
+            "help_links": self.help_links,
+            "supported_features": features,
+        }
 
     @property  # type: ignore[override]
     def execution_count(self) -> int:
@@ -88,6 +126,9 @@ class LuaWasmKernel(KernelSettings, Kernel):
 
     def _send_iopub(self, msg_type: str, content: dict[str, Any]) -> None:
         self.send_response(self.iopub_socket, msg_type, content)
+
+    def _send_stderr(self, text: str) -> None:
+        self._send_stream(Stream.STDERR, text)
 
     def _send_stream(self, stream: Stream, text: str) -> None:
         name = "stderr" if stream == Stream.STDERR else "stdout"
@@ -116,7 +157,9 @@ class LuaWasmKernel(KernelSettings, Kernel):
         self._allow_stdin = allow_stdin
         self.stdin_reader.begin(allowed=allow_stdin)
         self.rich_output.begin(enabled=not silent)
+        self.checkpoints.begin_cell(None if silent else self._send_stderr)
         result = self.vm.eval(code, chunk_name, on_output)
+        self.checkpoints.end_cell(result.ok)  # saves changed external tables, takes snapshots
         self.stdin_reader.allowed = False
         payload = self.rich_output.payloads
         # As in IPython: a stored cell takes its number even if it fails; the reply of

@@ -24,6 +24,7 @@ import wasmtime
 from . import abi
 from .abi import Status, Stream
 from .interrupt import Escalated, InterruptWatcher
+from .ext_tables import ExtStore
 from .hostcall import HostCalls, HostFunction
 from .serializer import Reader
 from .wasm_call import ExportCall
@@ -142,7 +143,8 @@ class Runtime:
             lib = os.stat(wasmtime._ffi.dll._name)  # the loaded libwasmtime
             return f"lib:{lib.st_size}:{lib.st_mtime_ns}"
         except (AttributeError, OSError):
-            
+            from importlib import metadata  # slow (~5 ms): only when the library is not found
+
             return "version:" + metadata.version("wasmtime")
 
     @staticmethod
@@ -201,6 +203,9 @@ class LuaVM:
         self._on_output: OutputCallback | None = None
         self._decoders: dict[Stream, codecs.IncrementalDecoder] = {}
         self.host_calls = HostCalls(self)
+        # External tables (ext_tables.py): host-side, so they outlive a reset.
+        self.ext = ExtStore()
+        self.ext.register(self)
         # Interrupts, streamed output and escalation (interrupt.py): one thread,
         # started by an eval, ending 2 s after the last one or with this VM.
         self.watcher = InterruptWatcher()
@@ -225,6 +230,7 @@ class LuaVM:
         host_calls = self.host_calls
         linker.define_func("env", "lw_host_call", wasmtime.FuncType([i32] * 4, [i32]), self._in_host(host_calls.call))
         linker.define_func("env", "lw_host_take", wasmtime.FuncType([i32, i32], [i32]), self._in_host(host_calls.take))
+        self.ext.define_imports(linker, self)
         self.instance = linker.instantiate(self.store, rt.module)
         exports = self.instance.exports(self.store)
         self._fn = {name: ExportCall(self.store, exports[name]) for name in abi.EXPORTS}
@@ -296,6 +302,25 @@ class LuaVM:
             if self.watcher.poisoned:
                 raise Escalated("the VM's memory is locked: the eval is being stopped by force")
             ctypes.memmove(self._base + ptr, data, len(data))
+
+    # -- whole-VM images (snapshot.py)
+
+    def save_image(self) -> bytes:
+        """The whole linear memory. Between evals it is the VM's entire state:
+        the only mutable wasm global, the stack pointer, is back at its start."""
+        return self.read(0, self.memory_bytes)
+
+    def load_image(self, image: bytes) -> None:
+        """Replaces the Lua state by a save_image() of the same module and size,
+        written into a fresh instance."""
+        if len(image) != self.memory_bytes:
+            raise ValueError(f"an image of {len(image)} bytes for a memory of {self.memory_bytes}")
+        self._instantiate()
+        self._decoders = {}
+        with self.watcher.lock:
+            if self.watcher.poisoned:
+                raise Escalated("the VM's memory is locked: the eval is being stopped by force")
+            ctypes.memmove(self._base, image, len(image))
 
     def _read_u32s(self, ptr: int, count: int) -> tuple[int, ...]:
         return struct.unpack(f"<{count}I", self.read(ptr, 4 * count))

@@ -10,6 +10,11 @@ const wasm = struct {
     extern "env" fn lw_host_now(clock: u32) f64;
     extern "env" fn lw_host_call(name_ptr: [*]const u8, name_len: u32, args_ptr: [*]const u8, args_len: u32) i32;
     extern "env" fn lw_host_take(dst_ptr: [*]u8, dst_len: u32) u32;
+    extern "env" fn lw_ext_get(table: u32, key_ptr: [*]const u8, key_len: u32, dst_ptr: [*]u8, dst_cap: u32) i32;
+    extern "env" fn lw_ext_set(table: u32, key_ptr: [*]const u8, key_len: u32, value_ptr: [*]const u8, value_len: u32) i32;
+    extern "env" fn lw_ext_len(table: u32) i64;
+    extern "env" fn lw_ext_next(table: u32, key_ptr: [*]const u8, key_len: u32, dst_ptr: [*]u8, dst_cap: u32) i32;
+    extern "env" fn lw_ext_take(dst_ptr: [*]u8, dst_len: u32) u32;
 };
 
 /// Stand-ins for native tests: output is collected for assertions.
@@ -51,6 +56,45 @@ pub const native = struct {
         @memcpy(dst_ptr[0..dst_len], host_reply[0..dst_len]);
         return dst_len;
     }
+
+    /// External tables: one small table of fixed slots (src/ext.zig's tests).
+    const ExtSlot = struct { table: u32 = 0, key: [64]u8 = undefined, key_len: u32 = 0, value: [256]u8 = undefined, value_len: u32 = 0 };
+    pub var ext_slots: [64]ExtSlot = @splat(.{});
+    var ext_pending: []const u8 = "";
+
+    fn extFind(table: u32, key: []const u8) ?*ExtSlot {
+        for (&ext_slots) |*s| if (s.value_len > 0 and s.table == table and std.mem.eql(u8, s.key[0..s.key_len], key)) return s;
+        return null;
+    }
+    fn lw_ext_get(table: u32, key_ptr: [*]const u8, key_len: u32, dst_ptr: [*]u8, dst_cap: u32) i32 {
+        const s = extFind(table, key_ptr[0..key_len]) orelse return 0;
+        if (s.value_len <= dst_cap) @memcpy(dst_ptr[0..s.value_len], s.value[0..s.value_len]) else ext_pending = s.value[0..s.value_len];
+        return @intCast(s.value_len);
+    }
+    fn lw_ext_set(table: u32, key_ptr: [*]const u8, key_len: u32, value_ptr: [*]const u8, value_len: u32) i32 {
+        const s = extFind(table, key_ptr[0..key_len]) orelse for (&ext_slots) |*free| {
+            if (free.value_len == 0) break free;
+        } else return -2;
+        if (value_len > s.value.len or key_len > s.key.len) return -2;
+        s.table = table;
+        @memcpy(s.key[0..key_len], key_ptr[0..key_len]);
+        s.key_len = key_len;
+        @memcpy(s.value[0..value_len], value_ptr[0..value_len]);
+        s.value_len = value_len;
+        return 0;
+    }
+    fn lw_ext_len(table: u32) i64 {
+        _ = table;
+        return -2;
+    }
+    fn lw_ext_next(table: u32, key_ptr: [*]const u8, key_len: u32, dst_ptr: [*]u8, dst_cap: u32) i32 {
+        _ = .{ table, key_ptr, key_len, dst_ptr, dst_cap };
+        return -2;
+    }
+    fn lw_ext_take(dst_ptr: [*]u8, dst_len: u32) u32 {
+        @memcpy(dst_ptr[0..dst_len], ext_pending[0..dst_len]);
+        return dst_len;
+    }
 };
 
 const impl = if (is_wasm) wasm else native;
@@ -79,5 +123,38 @@ pub fn hostCall(name: []const u8, args: []const u8) i32 {
 /// Has the host copy its pending reply into `dst`, which must fit it exactly.
 pub fn hostTake(dst: []u8) void {
     const copied = impl.lw_host_take(dst.ptr, @intCast(dst.len));
+    std.debug.assert(copied == dst.len);
+}
+
+/// External tables (src/ext.zig; docs/ABI.md, "External tables"). Results
+/// below zero are failures: `ext_no_table`, `ext_invalid_key`, `ext_failed`.
+pub const ext_no_table: i32 = -1;
+pub const ext_invalid_key: i32 = -3;
+pub const ext_failed: i32 = -2;
+
+/// The stored value of `key` into `dst` when it fits; its length (0: absent).
+pub fn extGet(table: u32, key: []const u8, dst: []u8) i32 {
+    return impl.lw_ext_get(table, key.ptr, @intCast(key.len), dst.ptr, @intCast(dst.len));
+}
+
+/// Stores `value` under `key`; an empty value deletes the key.
+pub fn extSet(table: u32, key: []const u8, value: []const u8) i32 {
+    return impl.lw_ext_set(table, key.ptr, @intCast(key.len), value.ptr, @intCast(value.len));
+}
+
+/// A border of the table's integer keys (what `#` gives).
+pub fn extLen(table: u32) i64 {
+    return impl.lw_ext_len(table);
+}
+
+/// The pair after `key` (empty: the first) as key bytes then value bytes
+/// into `dst` when it fits; its length (0: no more pairs).
+pub fn extNext(table: u32, key: []const u8, dst: []u8) i32 {
+    return impl.lw_ext_next(table, key.ptr, @intCast(key.len), dst.ptr, @intCast(dst.len));
+}
+
+/// Has the host copy the reply that did not fit into `dst`, which must fit it exactly.
+pub fn extTake(dst: []u8) void {
+    const copied = impl.lw_ext_take(dst.ptr, @intCast(dst.len));
     std.debug.assert(copied == dst.len);
 }

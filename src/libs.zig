@@ -6,6 +6,8 @@ const c = lua.c;
 const ffi = @import("ffi.zig");
 const output = @import("output.zig");
 const hostcall = @import("hostcall.zig");
+const ext = @import("ext.zig");
+const wasmlib = @import("wasmlib.zig");
 const ct = c;
 
 const prelude_source = @embedFile("prelude.lua");
@@ -48,6 +50,8 @@ pub fn open(L: ?*lua.State) callconv(.c) c_int {
     }
     lua.call(L, 1, 1);
     hostcall.open(L); // display, io.read, require: they use the prelude's helpers
+    ext.open(L); // external tables
+    wasmlib.open(L); // memory, gc, snapshots
     c.lua_setfield(L, c.LUA_REGISTRYINDEX, prelude_key);
     return 0;
 }

@@ -2,7 +2,7 @@
 //! The Python mirror is `lua_wasm_kernel/abi.py`; `docs/ABI.md` documents both.
 
 /// Version of the host ABI; bumped whenever an export, import or layout changes.
-pub const abi_version: u32 = 2;
+pub const abi_version: u32 = 3;
 
 /// The IO buffer: cell input and captured output pass through it.
 pub const io_buffer_size_bytes: u32 = 64 * 1024;
@@ -29,3 +29,6 @@ pub const chunk_name_size_max_bytes: u32 = 256;
 
 /// Lua stack slots (mirrors LUAI_MAXSTACK in lua_user.h).
 pub const lua_stack_slots_max: u32 = 20_000;
+
+/// Longest name of an external table (src/ext.zig).
+pub const ext_table_name_size_max_bytes: u32 = 256;

@@ -6,6 +6,7 @@ test {
     _ = @import("reply.zig");
     _ = @import("serializer.zig");
     _ = @import("hostcall.zig");
+    _ = @import("ext.zig");
     // Their exports back Lua's C side (print, coroutines, clocks).
     _ = @import("interrupt.zig");
     _ = @import("libs.zig");

@@ -16,7 +16,7 @@ class LuaWasmKernel(KernelSettings):
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     for name in ("LUA_WASM_MEMORY_LIMIT", "LUA_WASM_CHECKPOINT_DIR", "LUA_WASM_INTERRUPT_ESCALATION_DELAY",
-                 "LUA_WASM_HISTORY_FILE"):
+                 "LUA_WASM_HISTORY_FILE", "LUA_WASM_RESTORE_SNAPSHOT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
 
@@ -24,7 +24,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
 def test_defaults(tmp_path) -> None:
     s = LuaWasmKernel()
     assert s.memory_limit == MEMORY_SIZE_DEFAULT_BYTES == 2 * 2**20
-    assert s.checkpoint_dir == str(tmp_path / "data" / "lua-wasm" / "checkpoints")
+    assert s.checkpoint_dir == ""  # the notebook's .ipynb_checkpoints (persistence.store_folder)
+    assert s.restore_snapshot == ""
     assert s.history_file == str(tmp_path / "data" / "lua-wasm" / "history.sqlite")
     assert s.interrupt_escalation_delay > 0
 

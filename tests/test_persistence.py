@@ -1,0 +1,303 @@
+"""External tables on disk: where, how they are written and read, and that a
+kernel restart, a crash or a hostile file cannot lose or corrupt them."""
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ext_kernel import kernel, restart, result, run, stream_text
+from lua_wasm_kernel.abi import Status
+from lua_wasm_kernel.persistence import (
+    Checkpoints,
+    TableFiles,
+    UnsafePickleError,
+    loads_restricted,
+    quote_name,
+    store_folder,
+)
+from lua_wasm_kernel.serializer import decode, encode
+from lua_wasm_kernel.vm import LuaVM
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# -- where
+
+def test_the_store_is_in_the_notebooks_checkpoint_folder(tmp_path, monkeypatch) -> None:
+    notebook = tmp_path / "work" / "analysis.ipynb"
+    notebook.parent.mkdir()
+    env = {"JPY_SESSION_NAME": str(notebook)}
+    assert store_folder("", env) == tmp_path / "work" / ".ipynb_checkpoints" / "analysis.ipynb.lua-wasm"
+    # A console (no session) uses the working directory.
+    monkeypatch.chdir(tmp_path)
+    assert store_folder("", {}) == tmp_path / ".ipynb_checkpoints" / "console.lua-wasm"
+    # The setting replaces .ipynb_checkpoints; notebooks stay apart inside it.
+    assert store_folder(str(tmp_path / "ckpt"), env) == tmp_path / "ckpt" / "analysis.ipynb.lua-wasm"
+    other = store_folder(str(tmp_path / "ckpt"), {"JPY_SESSION_NAME": str(tmp_path / "work" / "other.ipynb")})
+    assert other != store_folder(str(tmp_path / "ckpt"), env)
+
+
+def test_file_names_are_safe_for_any_table_name(tmp_path) -> None:
+    warnings: list[str] = []
+    files = TableFiles(tmp_path, warnings.append)
+    names = ["plain", "with/slash", "..", ".hidden", "ünï", b"\xff\x00raw", "x" * 256]
+    for i, name in enumerate(names):
+        files.save(name, {encode(1): encode(i)})
+    assert all(p.parent == tmp_path for p in tmp_path.iterdir())
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())
+    loaded = dict(files.load_all())
+    assert set(loaded) == set(names) and not warnings
+    assert quote_name("plain") == "plain" and len(quote_name("x" * 256)) < 100
+
+
+names = st.text(min_size=1, max_size=40) | st.binary(min_size=1, max_size=40).filter(lambda b: not _utf8(b))
+keys = st.integers(min_value=-(2**63), max_value=2**63 - 1) | st.text(max_size=10) | st.booleans()
+values = st.recursive(
+    st.booleans() | st.integers(min_value=-(2**63), max_value=2**63 - 1) | st.floats() | st.binary(max_size=20),
+    lambda inner: st.dictionaries(keys, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def _utf8(b: bytes) -> bool:
+    try:
+        b.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=names, items=st.dictionaries(keys, values, max_size=8))
+def test_tables_round_trip_through_files(tmp_path_factory, name, items) -> None:
+    from lua_wasm_kernel.ext_tables import encode_key
+
+    folder = tmp_path_factory.mktemp("rt")
+    stored = {encode_key(k): encode(v) for k, v in items.items()}
+    TableFiles(folder, print).save(name, stored)
+    warnings: list[str] = []
+    ((loaded_name, loaded),) = list(TableFiles(folder, warnings.append).load_all())
+    assert not warnings and loaded_name == name
+    assert list(loaded.items()) == list(stored.items())  # same bytes, same order
+
+
+# -- how: only changed tables, atomically
+
+def _checkpoints(tmp_path, runtime) -> tuple[LuaVM, Checkpoints, list[str]]:
+    vm = LuaVM(runtime=runtime)
+    shown: list[str] = []
+    cp = Checkpoints(vm, tmp_path / "store")
+    cp.begin_cell(shown.append)
+    return vm, cp, shown
+
+
+def cell(vm: LuaVM, cp: Checkpoints, code: str, shown: list[str] | None = None) -> list:
+    cp.begin_cell(shown.append if shown is not None else None)
+    r = vm.eval(code)
+    cp.end_cell(r.ok)
+    assert r.status == Status.OK, r.error
+    return r.values
+
+
+def test_only_changed_tables_are_written_after_a_cell(tmp_path, runtime, monkeypatch) -> None:
+    vm, cp, _ = _checkpoints(tmp_path, runtime)
+    written: list = []
+    save = cp.files.save
+    monkeypatch.setattr(cp.files, "save", lambda name, items: (written.append(name), save(name, items)))
+    cell(vm, cp, "a = ext.table('a') b = ext.table('b') a.x = 1 b.y = 2")
+    assert sorted(written) == ["a", "b"]
+    written.clear()
+    cell(vm, cp, "a.x = 10")
+    assert written == ["a"]
+    written.clear()
+    cell(vm, cp, "local v = a.x + b.y")  # reads change nothing
+    assert written == []
+    cell(vm, cp, "ext.drop('b')")
+    assert not cp.files.path_for("b").exists() and cp.files.path_for("a").exists()
+    # A fresh VM on the same folder (a restart) sees the saved state.
+    vm2, cp2, _ = _checkpoints(tmp_path, runtime)
+    names, x = cell(vm2, cp2, "ext.tables(), ext.table('a').x")
+    assert [v for _, v in names.pairs] == ["a"] and x == 10
+
+
+def test_nothing_is_read_or_written_until_ext_is_used(tmp_path, runtime) -> None:
+    vm, cp, _ = _checkpoints(tmp_path, runtime)
+    cell(vm, cp, "x = 1")
+    assert not (tmp_path / "store").exists()
+
+
+def test_a_failed_save_warns_and_is_retried(tmp_path, runtime, monkeypatch) -> None:
+    vm, cp, shown = _checkpoints(tmp_path, runtime)
+    save = cp.files.save
+
+    def full_disk(name, items):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cp.files, "save", full_disk)
+    cell(vm, cp, "ext.table('t').v = 1", shown)
+    assert "cannot save the external table 't'" in "".join(shown) and "No space left" in "".join(shown)
+    monkeypatch.setattr(cp.files, "save", save)
+    cell(vm, cp, "x = 1")  # no change in this cell, but the table is still unsaved
+    assert cp.files.path_for("t").exists()
+
+
+KILL_WRITER = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, {root!r})
+    from lua_wasm_kernel.persistence import TableFiles
+    from lua_wasm_kernel.serializer import decode, encode
+    files = TableFiles(Path({folder!r}), print)
+    n = 0
+    while True:
+        n += 1
+        # Every version is consistent: n items and a count that says n.
+        items = {{encode(i): encode("x" * 200) for i in range(1, n * 50)}}
+        items[encode("count")] = encode(n * 50 - 1)
+        files.save("t", items)
+        print(n, flush=True)
+""")
+
+
+@pytest.mark.slow
+def test_kill_9_during_writes_keeps_the_last_complete_state(tmp_path) -> None:
+    folder = tmp_path / "store"
+    script = KILL_WRITER.format(root=str(ROOT), folder=str(folder))
+    kills_mid_write = 0
+    for attempt in range(40):
+        temps_before = {p.name for p in folder.iterdir() if p.name.endswith(".tmp")} if folder.exists() else set()
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        for _ in range(3 + attempt % 6 * 4):  # a few complete versions, then kill at some point
+            assert proc.stdout.readline()
+        time.sleep(0.002 * (attempt % 7))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        temps = {p.name for p in folder.iterdir() if p.name.endswith(".tmp")}
+        kills_mid_write += bool(temps - temps_before)  # a temporary file left behind: killed while writing
+        warnings: list[str] = []
+        tables = dict(TableFiles(folder, warnings.append).load_all())
+        assert not warnings
+        items = tables["t"]
+        assert decode(items[encode("count")]) == len(items) - 1
+        if attempt >= 5 and kills_mid_write >= 2:
+            break
+    assert kills_mid_write >= 2, "no kill landed during a write"
+
+
+# -- hostile and corrupt files
+
+MARKER = "lua_wasm_hostile_marker"
+
+
+class Hostile:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("protocol", [0, 2, 5])
+def test_a_hostile_pickle_is_rejected_and_runs_nothing(tmp_path, protocol) -> None:
+    marker = tmp_path / MARKER
+    data = pickle.dumps({"lua_wasm_ext": 1, "name": "evil", "items": {encode(1): Hostile(marker)}}, protocol=protocol)
+    with pytest.raises(UnsafePickleError, match="refused to load"):
+        loads_restricted(data)
+    folder = tmp_path / "store"
+    folder.mkdir()
+    (folder / "ext-evil.pickle").write_bytes(data)
+    warnings: list[str] = []
+    assert dict(TableFiles(folder, warnings.append).load_all()) == {}
+    assert not marker.exists(), "the pickle's code ran"
+    assert "ext-evil.pickle is unreadable" in warnings[0] and "moved aside" in warnings[0]
+    assert (folder / "ext-evil.pickle.corrupt").exists()
+
+
+def test_plain_containers_and_scalars_do_load() -> None:
+    # Protocol 5 (what the store writes) has an opcode for each of these.
+    value = {"a": [1, 2.5, None, True, 2**70], "b": (b"x", "y"), "c": {1, 2}, "d": frozenset({3}), "e": bytearray(b"z")}
+    assert loads_restricted(pickle.dumps(value, protocol=5)) == value
+    # Older protocols rebuild bytes and bytearrays by calling functions: refused too.
+    with pytest.raises(UnsafePickleError):
+        loads_restricted(pickle.dumps(b"x", protocol=2))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"not a pickle", pickle.dumps({"lua_wasm_ext": 1, "name": "t", "items": {b"\x02" + bytes(8): b"\x02"}})[:-3],
+     pickle.dumps([1, 2, 3]), pickle.dumps({"lua_wasm_ext": 1, "name": "t", "items": {"str key": b"\x00"}}),
+     pickle.dumps({"lua_wasm_ext": 1, "name": "t", "items": {b"\x05\x00\x00\x00\x00": b"\x00"}}),
+     pickle.dumps({"lua_wasm_ext": 1, "name": "t", "items": {b"\x02" + bytes(8): b""}})],
+    ids=["empty", "garbage", "truncated", "wrong shape", "wrong item types", "a table as a key", "an empty value"],
+)
+def test_a_corrupt_file_is_moved_aside_with_a_warning(tmp_path, content) -> None:
+    folder = tmp_path / "store"
+    files = TableFiles(folder, lambda m: None)
+    files.save("good", {encode(1): encode("kept")})
+    (folder / "ext-bad.pickle").write_bytes(content)
+    warnings: list[str] = []
+    tables = dict(TableFiles(folder, warnings.append).load_all())
+    assert list(tables) == ["good"]
+    assert len(warnings) == 1 and "unreadable" in warnings[0] and "ext-bad.pickle.corrupt" in warnings[0]
+    assert (folder / "ext-bad.pickle.corrupt").read_bytes() == content
+    assert not (folder / "ext-bad.pickle").exists()
+
+
+# -- through the real kernel
+
+@pytest.mark.slow
+def test_values_survive_a_kernel_restart(tmp_path) -> None:
+    with kernel(LUA_WASM_CHECKPOINT_DIR=str(tmp_path)) as (km, kc):
+        assert result(kc, """
+            t = ext.table("scores")
+            for i = 1, 1000 do t[i] = i * 2 end
+            t.meta = {name = "run 1", tags = {"a", "b"}}
+            return #t
+        """) == "1000"
+        restart(km, kc)
+        assert result(kc, "t == nil") == "true"  # the Lua state is fresh...
+        # ...the external table is not.
+        assert result(kc, "local t = ext.table('scores') return #t, t[500], t.meta.tags[2]") == "1000\t1000\tb"
+        # Reopening is a restart too (a new kernel process on the same folder).
+    with kernel(LUA_WASM_CHECKPOINT_DIR=str(tmp_path)) as (km, kc):
+        assert result(kc, "ext.table('scores').meta.name") == "run 1"
+
+
+@pytest.mark.slow
+def test_two_notebooks_in_one_folder_keep_separate_stores(tmp_path) -> None:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    a, b = str(folder / "a.ipynb"), str(folder / "b.ipynb")
+    with kernel(JPY_SESSION_NAME=a) as (_, kc):
+        result(kc, "ext.table('shared_name').owner = 'a'")
+    with kernel(JPY_SESSION_NAME=b) as (_, kc):
+        assert result(kc, "ext.table('shared_name').owner") == "nil"
+        result(kc, "ext.table('shared_name').owner = 'b'")
+    with kernel(JPY_SESSION_NAME=a) as (_, kc):
+        assert result(kc, "ext.table('shared_name').owner") == "a"
+    stores = sorted(p.name for p in (folder / ".ipynb_checkpoints").iterdir())
+    assert stores == ["a.ipynb.lua-wasm", "b.ipynb.lua-wasm"]
+
+
+@pytest.mark.slow
+def test_a_corrupt_file_warns_in_the_notebook(tmp_path) -> None:
+    store = tmp_path / "nb.ipynb.lua-wasm"
+    store.mkdir()
+    (store / "ext-broken.pickle").write_bytes(b"\x80\x05garbage")
+    with kernel(LUA_WASM_CHECKPOINT_DIR=str(tmp_path), JPY_SESSION_NAME=str(tmp_path / "nb.ipynb")) as (_, kc):
+        reply, messages = run(kc, "return #ext.tables()")
+        assert reply["status"] == "ok"
+        warning = stream_text(messages, "stderr")
+        assert "ext-broken.pickle is unreadable" in warning and "moved aside" in warning
+        assert (store / "ext-broken.pickle.corrupt").exists()
