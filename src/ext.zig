@@ -506,26 +506,12 @@ fn isIdentifier(s: []const u8) bool {
 
 // ---------------------------------------------------------------- tests
 
-var test_region: [1 << 20]u8 align(8) = undefined;
-var test_heap: Tlsf = undefined;
-
-fn testAlloc(_: ?*anyopaque, ptr: ?*anyopaque, _: usize, nsize: usize) callconv(.c) ?*anyopaque {
-    if (nsize == 0) {
-        if (ptr) |p| test_heap.free(@ptrCast(p));
-        return null;
-    }
-    if (ptr) |p| return @ptrCast(test_heap.realloc(@ptrCast(p), nsize));
-    return @ptrCast(test_heap.alloc(nsize));
-}
+const harness = @import("test_harness.zig");
 
 fn testState() ?*lua.State {
-    test_heap = Tlsf.init(&test_region);
-    hostcall.useHeap(&test_heap);
-    useHeap(&test_heap);
-    const L = c.lua_newstate(testAlloc, null);
-    c.luaL_requiref(L, "_G", c.luaopen_base, 1);
-    c.luaL_requiref(L, "string", c.luaopen_string, 1);
-    lua.pop(L, 2);
+    const L = harness.newState();
+    hostcall.useHeap(&harness.heap);
+    useHeap(&harness.heap);
     open(L);
     for (&ffi.native.ext_slots) |*s| s.value_len = 0;
     // ext.table's host call: the reply is the table id 7.

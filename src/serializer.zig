@@ -177,28 +177,8 @@ fn decodeValue(L: ?*lua.State, r: *Reader, base: c_int) Error!void {
 
 // ---------------------------------------------------------------- tests
 
-const Tlsf = @import("allocator.zig").Tlsf;
-var test_region: [1 << 20]u8 align(8) = undefined;
-var test_heap: Tlsf = undefined;
+const harness = @import("test_harness.zig");
 
-fn testAlloc(_: ?*anyopaque, ptr: ?*anyopaque, _: usize, nsize: usize) callconv(.c) ?*anyopaque {
-    if (nsize == 0) {
-        if (ptr) |p| test_heap.free(@ptrCast(p));
-        return null;
-    }
-    if (ptr) |p| return @ptrCast(test_heap.realloc(@ptrCast(p), nsize));
-    return @ptrCast(test_heap.alloc(nsize));
-}
-
-fn testState() ?*lua.State {
-    test_heap = Tlsf.init(&test_region);
-    const L = c.lua_newstate(testAlloc, null);
-    c.luaL_requiref(L, "_G", c.luaopen_base, 1);
-    c.luaL_requiref(L, "math", c.luaopen_math, 1);
-    c.luaL_requiref(L, "string", c.luaopen_string, 1);
-    lua.pop(L, 3);
-    return L;
-}
 
 fn dummyFunction(_: ?*lua.State) callconv(.c) c_int {
     return 0;
@@ -211,7 +191,7 @@ fn expectOk(L: ?*lua.State, status: c_int) !void {
 }
 
 fn roundTrip(L: ?*lua.State, expr: []const u8) !void {
-    var buf = Buffer{ .heap = &test_heap };
+    var buf = Buffer{ .heap = &harness.heap };
     const code = try std.fmt.allocPrint(std.testing.allocator, "return {s}", .{expr});
     defer std.testing.allocator.free(code);
     try std.testing.expectEqual(c.LUA_OK, c.luaL_loadbufferx(L, code.ptr, code.len, "=test", null));
@@ -230,7 +210,7 @@ fn roundTrip(L: ?*lua.State, expr: []const u8) !void {
 }
 
 test "scalars and nested tables round-trip" {
-    const L = testState();
+    const L = harness.newState();
     defer c.lua_close(L);
     const helper =
         \\function deep_equal(a, b, seen)
@@ -259,12 +239,12 @@ test "scalars and nested tables round-trip" {
 }
 
 test "cycles encode as references and decode to the same shape" {
-    const L = testState();
+    const L = harness.newState();
     defer c.lua_close(L);
     const code = "local t = {name = 'root'}; t.self = t; t.child = {up = t}; return t";
     try std.testing.expectEqual(c.LUA_OK, c.luaL_loadbufferx(L, code, code.len, "=t", null));
     lua.call(L, 0, 1);
-    var buf = Buffer{ .heap = &test_heap };
+    var buf = Buffer{ .heap = &harness.heap };
     try encode(L, -1, &buf);
     _ = try decode(L, buf.bytes());
     _ = c.lua_getfield(L, -1, "self");
@@ -276,9 +256,9 @@ test "cycles encode as references and decode to the same shape" {
 }
 
 test "functions are opaque, malformed input is refused" {
-    const L = testState();
+    const L = harness.newState();
     defer c.lua_close(L);
-    var buf = Buffer{ .heap = &test_heap };
+    var buf = Buffer{ .heap = &harness.heap };
     lua.pushCFunction(L, &dummyFunction);
     try encode(L, -1, &buf);
     try std.testing.expectEqual(@intFromEnum(Tag.opaque_value), buf.bytes()[0]);

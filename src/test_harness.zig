@@ -1,0 +1,27 @@
+//! For the engine's native unit tests: a Lua state over a TLSF heap.
+const lua = @import("lua.zig");
+const c = lua.c;
+const Tlsf = @import("allocator.zig").Tlsf;
+
+var region: [1 << 20]u8 align(8) = undefined;
+pub var heap: Tlsf = undefined;
+
+fn alloc(_: ?*anyopaque, ptr: ?*anyopaque, _: usize, nsize: usize) callconv(.c) ?*anyopaque {
+    if (nsize == 0) {
+        if (ptr) |p| heap.free(@ptrCast(p));
+        return null;
+    }
+    if (ptr) |p| return @ptrCast(heap.realloc(@ptrCast(p), nsize));
+    return @ptrCast(heap.alloc(nsize));
+}
+
+/// Resets the heap and returns a fresh state with base, math and string.
+pub fn newState() ?*lua.State {
+    heap = Tlsf.init(&region);
+    const L = c.lua_newstate(alloc, null);
+    c.luaL_requiref(L, "_G", c.luaopen_base, 1);
+    c.luaL_requiref(L, "math", c.luaopen_math, 1);
+    c.luaL_requiref(L, "string", c.luaopen_string, 1);
+    lua.pop(L, 3);
+    return L;
+}
