@@ -23,7 +23,6 @@ import argparse
 import atexit
 import json
 import math
-import os
 import shutil
 import statistics
 import subprocess

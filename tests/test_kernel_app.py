@@ -18,7 +18,7 @@ from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager, start_new_kernel
 
 from kernel_env import KERNEL_NAME, spec_dir, use_test_kernelspec
-from test_kernel_protocol import TIMEOUT, _drain, run, streams
+from kernel_client import TIMEOUT, drain, run, streams
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +34,7 @@ def kernel() -> Iterator[tuple[KernelManager, BlockingKernelClient]]:
 
 @pytest.fixture
 def kc(kernel: tuple[KernelManager, BlockingKernelClient]) -> BlockingKernelClient:
-    _drain(kernel[1])
+    drain(kernel[1])
     return kernel[1]
 
 

@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from queue import Empty
-from typing import Any, Iterator
+from typing import Iterator
 
 import jupyter_kernel_test
 import pytest
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager, start_new_kernel
 
+from kernel_client import TIMEOUT, drain, run, streams
 from kernel_env import KERNEL_NAME, add_variant, history_file, use_test_kernelspec
 from lua_wasm_kernel import LUA_VERSION, __version__
 from lua_wasm_kernel.vm import LuaVM
 
-TIMEOUT = 30
 
 
 def _vm_has(expression: str) -> bool:
@@ -99,48 +98,8 @@ def kernel() -> Iterator[tuple[KernelManager, BlockingKernelClient]]:
 @pytest.fixture
 def kc(kernel: tuple[KernelManager, BlockingKernelClient]) -> BlockingKernelClient:
     client = kernel[1]
-    _drain(client)
+    drain(client)
     return client
-
-
-def _drain(kc: BlockingKernelClient) -> None:
-    for channel in (kc.shell_channel, kc.iopub_channel):
-        while True:
-            try:
-                channel.get_msg(timeout=0.05)
-            except Empty:
-                break
-
-
-def run(kc: BlockingKernelClient, code: str, **kwargs: Any) -> tuple[dict, list[dict]]:
-    """The execute_reply and the IOPub messages of one cell up to its idle status, in order."""
-    msg_id = kc.execute(code, **kwargs)
-    messages = []
-    while True:
-        msg = kc.get_iopub_msg(timeout=TIMEOUT)
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        messages.append(msg)
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            break
-    reply = kc.get_shell_msg(timeout=TIMEOUT)
-    while reply["msg_type"] == "kernel_info_reply":  # late ones from wait_for_ready
-        reply = kc.get_shell_msg(timeout=TIMEOUT)
-    assert reply["parent_header"]["msg_id"] == msg_id
-    return reply, messages
-
-
-def streams(messages: list[dict]) -> list[tuple[str, str]]:
-    """Stream messages merged while the stream name stays the same."""
-    merged: list[tuple[str, str]] = []
-    for msg in messages:
-        if msg["msg_type"] == "stream":
-            name, text = msg["content"]["name"], msg["content"]["text"]
-            if merged and merged[-1][0] == name:
-                merged[-1] = (name, merged[-1][1] + text)
-            else:
-                merged.append((name, text))
-    return merged
 
 
 def test_kernel_info(kc: BlockingKernelClient) -> None:
@@ -239,7 +198,7 @@ def test_interrupt_shape_and_state_is_kept(kc: BlockingKernelClient, kernel) -> 
     assert reply["content"]["status"] == "error"
     assert reply["content"]["ename"] == "KeyboardInterrupt"
     assert "interrupted" in reply["content"]["evalue"]
-    _drain(kc)
+    drain(kc)
     reply, messages = run(kc, "kept")
     results = [m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "execute_result"]
     assert results == ["still here"]
@@ -343,7 +302,7 @@ def test_restart_gives_a_fresh_state() -> None:
         run(kc, "before_restart = true")
         km.restart_kernel(now=True)
         kc.wait_for_ready(timeout=TIMEOUT)
-        _drain(kc)
+        drain(kc)
         reply, messages = run(kc, "before_restart == nil")
         assert reply["content"]["execution_count"] == 1
         assert [m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "execute_result"] == ["true"]

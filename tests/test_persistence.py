@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ext_kernel import kernel, restart, result, run, stream_text
+from kernel_client import kernel, restart, result, run, stream_text
 from lua_wasm_kernel.abi import Status
 from lua_wasm_kernel.persistence import (
     Checkpoints,
@@ -297,7 +297,7 @@ def test_a_corrupt_file_warns_in_the_notebook(tmp_path) -> None:
     (store / "ext-broken.pickle").write_bytes(b"\x80\x05garbage")
     with kernel(LUA_WASM_CHECKPOINT_DIR=str(tmp_path), JPY_SESSION_NAME=str(tmp_path / "nb.ipynb")) as (_, kc):
         reply, messages = run(kc, "return #ext.tables()")
-        assert reply["status"] == "ok"
+        assert reply["content"]["status"] == "ok"
         warning = stream_text(messages, "stderr")
         assert "ext-broken.pickle is unreadable" in warning and "moved aside" in warning
         assert (store / "ext-broken.pickle.corrupt").exists()

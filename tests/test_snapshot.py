@@ -8,7 +8,7 @@ import zlib
 
 import pytest
 
-from ext_kernel import kernel, restart, result, run, stream_text
+from kernel_client import kernel, restart, result, run, stream_text
 from lua_wasm_kernel import snapshot
 from lua_wasm_kernel.abi import Status
 from lua_wasm_kernel.persistence import Checkpoints

@@ -1,8 +1,9 @@
-"""The real kernel through jupyter_client, for the persistence and snapshot tests."""
+"""Driving the real kernel through jupyter_client, as a frontend does: shared by the protocol tests."""
 from __future__ import annotations
 
 import os
 from contextlib import contextmanager
+from queue import Empty
 from typing import Any, Iterator
 
 from jupyter_client.blocking.client import BlockingKernelClient
@@ -37,9 +38,19 @@ def restart(km: KernelManager, kc: BlockingKernelClient) -> None:
             break
 
 
-def run(kc: BlockingKernelClient, code: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The execute_reply's content and the cell's IOPub messages up to idle."""
-    msg_id = kc.execute(code)
+def drain(kc: BlockingKernelClient) -> None:
+    """Drops whatever is waiting on the shell and IOPub channels."""
+    for channel in (kc.shell_channel, kc.iopub_channel):
+        while True:
+            try:
+                channel.get_msg(timeout=0.05)
+            except Empty:
+                break
+
+
+def run(kc: BlockingKernelClient, code: str, **kwargs: Any) -> tuple[dict, list[dict]]:
+    """The execute_reply and the IOPub messages of one cell up to its idle status, in order."""
+    msg_id = kc.execute(code, **kwargs)
     messages = []
     while True:
         msg = kc.get_iopub_msg(timeout=TIMEOUT)
@@ -49,15 +60,29 @@ def run(kc: BlockingKernelClient, code: str) -> tuple[dict[str, Any], list[dict[
         if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
             break
     reply = kc.get_shell_msg(timeout=TIMEOUT)
-    while reply["parent_header"].get("msg_id") != msg_id:
+    while reply["msg_type"] == "kernel_info_reply":  # late ones from wait_for_ready
         reply = kc.get_shell_msg(timeout=TIMEOUT)
-    return reply["content"], messages
+    assert reply["parent_header"]["msg_id"] == msg_id
+    return reply, messages
+
+
+def streams(messages: list[dict]) -> list[tuple[str, str]]:
+    """Stream messages merged while the stream name stays the same."""
+    merged: list[tuple[str, str]] = []
+    for msg in messages:
+        if msg["msg_type"] == "stream":
+            name, text = msg["content"]["name"], msg["content"]["text"]
+            if merged and merged[-1][0] == name:
+                merged[-1] = (name, merged[-1][1] + text)
+            else:
+                merged.append((name, text))
+    return merged
 
 
 def result(kc: BlockingKernelClient, code: str) -> str | None:
     """The text/plain result of a cell that must succeed."""
     reply, messages = run(kc, code)
-    assert reply["status"] == "ok", reply
+    assert reply["content"]["status"] == "ok", reply
     texts = [m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "execute_result"]
     return texts[0] if texts else None
 
