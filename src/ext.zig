@@ -520,13 +520,7 @@ fn testState() ?*lua.State {
     return L;
 }
 
-fn run(L: ?*lua.State, code: []const u8) !void {
-    try std.testing.expectEqual(c.LUA_OK, c.luaL_loadbufferx(L, code.ptr, code.len, "=test", "t"));
-    if (lua.pcall(L, 0, 0, 0) != c.LUA_OK) {
-        std.debug.print("lua error: {s}\n", .{lua.toSlice(L, -1) orelse "?"});
-        return error.LuaError;
-    }
-}
+const run = harness.run;
 
 test "values cross by value; integral float keys are integers" {
     const L = testState();

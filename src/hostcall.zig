@@ -246,13 +246,7 @@ fn testState() ?*lua.State {
     return L;
 }
 
-fn run(L: ?*lua.State, code: []const u8) !void {
-    try std.testing.expectEqual(c.LUA_OK, c.luaL_loadbufferx(L, code.ptr, code.len, "=test", "t"));
-    if (lua.pcall(L, 0, 0, 0) != c.LUA_OK) {
-        std.debug.print("lua error: {s}\n", .{lua.toSlice(L, -1) orelse "?"});
-        return error.LuaError;
-    }
-}
+const run = harness.run;
 
 test "a host call sends name and arguments, and decodes the reply" {
     const L = testState();

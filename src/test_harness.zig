@@ -1,4 +1,5 @@
 //! For the engine's native unit tests: a Lua state over a TLSF heap.
+const std = @import("std");
 const lua = @import("lua.zig");
 const c = lua.c;
 const Tlsf = @import("allocator.zig").Tlsf;
@@ -24,4 +25,13 @@ pub fn newState() ?*lua.State {
     c.luaL_requiref(L, "string", c.luaopen_string, 1);
     lua.pop(L, 3);
     return L;
+}
+
+/// Runs `code` as a chunk; a Lua error is printed and fails the test.
+pub fn run(L: ?*lua.State, code: []const u8) !void {
+    try std.testing.expectEqual(c.LUA_OK, c.luaL_loadbufferx(L, code.ptr, code.len, "=test", "t"));
+    if (lua.pcall(L, 0, 0, 0) != c.LUA_OK) {
+        std.debug.print("lua error: {s}\n", .{lua.toSlice(L, -1) orelse "?"});
+        return error.LuaError;
+    }
 }

@@ -18,18 +18,15 @@ from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager, start_new_kernel
 
 from kernel_env import KERNEL_NAME, spec_dir, use_test_kernelspec
-from kernel_client import TIMEOUT, drain, run, streams
+from kernel_client import TIMEOUT, kernel as started_kernel, drain, run, streams
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def kernel() -> Iterator[tuple[KernelManager, BlockingKernelClient]]:
-    use_test_kernelspec()
-    km, kc = start_new_kernel(kernel_name=KERNEL_NAME, startup_timeout=TIMEOUT)
-    yield km, kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
+    with started_kernel() as pair:
+        yield pair
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager, start_new_kernel
 
-from kernel_client import TIMEOUT, drain, run, streams
+from kernel_client import TIMEOUT, kernel as started_kernel, drain, run, streams
 from kernel_env import KERNEL_NAME, add_variant, history_file, use_test_kernelspec
 from lua_wasm_kernel import LUA_VERSION, __version__
 from lua_wasm_kernel.vm import LuaVM
@@ -88,11 +88,8 @@ class LuaWasmIopubWelcomeTests(jupyter_kernel_test.IopubWelcomeTests):
 
 @pytest.fixture(scope="module")
 def kernel() -> Iterator[tuple[KernelManager, BlockingKernelClient]]:
-    use_test_kernelspec()
-    km, kc = start_new_kernel(kernel_name=KERNEL_NAME, startup_timeout=TIMEOUT)
-    yield km, kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
+    with started_kernel() as pair:
+        yield pair
 
 
 @pytest.fixture
