@@ -39,6 +39,13 @@ int lw_resume(lua_State *L, lua_State *from, int narg, int *nres);
 #define lua_resume(L, from, narg, nres) lw_resume((L), (from), (narg), (nres))
 #endif
 
+/* No binary chunks: ldo.c's call to the undumper raises a syntax error
+** instead (src/undump_refused.c), whatever the mode passed to load. The
+** prototype in lundump.h then declares our function. */
+#if defined(ldo_c)
+#define luaU_undump     lw_undump_refused
+#endif
+
 /* package (loadlib.c, compiled without LUA_USE_DLOPEN): require serves
 ** package.loaded, package.preload and user searchers; the file searchers
 ** find nothing (fopen below), C libraries are "not enabled", and no
