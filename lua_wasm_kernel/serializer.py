@@ -1,4 +1,9 @@
-"""The type-tagged value format (docs/FORMAT.md): the mirror of src/serializer.zig."""
+"""The type-tagged value format (docs/FORMAT.md): the mirror of src/serializer.zig.
+
+Bytes from wasm or from disk are hostile: decode() and validate() refuse
+anything malformed, and tables nested deeper than abi.SERIALIZE_DEPTH_MAX
+(the engine's own limit), with a FormatError; encode() refuses to write them.
+"""
 from __future__ import annotations
 
 import math
@@ -6,7 +11,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from .abi import Tag
+from .abi import SERIALIZE_DEPTH_MAX, Tag
 
 LUA_TYPE_NAMES = {2: "userdata", 6: "function", 7: "userdata", 8: "thread"}
 
@@ -61,6 +66,7 @@ class Reader:
     def __init__(self, data: bytes | bytearray | memoryview, offset: int = 0) -> None:
         self.data = memoryview(data)
         self.offset = offset
+        self.depth = 0  # tables open around the value being read
 
     def take(self, n: int) -> memoryview:
         if n < 0 or self.offset + n > len(self.data):
@@ -91,12 +97,21 @@ class Reader:
         if tag == Tag.STRING:
             return _text(self.bytes())
         if tag == Tag.TABLE:
+            if self.depth == SERIALIZE_DEPTH_MAX:
+                raise FormatError(f"tables nested more than {SERIALIZE_DEPTH_MAX} levels deep at offset {self.offset - 1}")
             count = self.u32()
             if count > len(self.data) - self.offset:
                 raise FormatError(f"table of {count} pairs cannot fit in the data")
-            return LuaTable([(self.value(), self.value()) for _ in range(count)])
+            self.depth += 1
+            try:
+                return LuaTable([(self.value(), self.value()) for _ in range(count)])
+            finally:
+                self.depth -= 1
         if tag == Tag.CYCLE:
-            return Cycle(self.u32())
+            depth = self.u32()
+            if depth >= self.depth:
+                raise FormatError(f"a cycle to depth {depth} inside {self.depth} open tables")
+            return Cycle(depth)
         if tag == Tag.OPAQUE:
             kind = self.u8()
             return Opaque(LUA_TYPE_NAMES.get(kind, str(kind)), self.bytes().decode("utf-8", "replace"))
@@ -112,6 +127,12 @@ def decode(data: bytes | bytearray | memoryview) -> Any:
     if reader.offset != len(reader.data):
         raise FormatError(f"{len(reader.data) - reader.offset} bytes left after the value")
     return value
+
+
+def validate(data: bytes | bytearray | memoryview) -> None:
+    """Checks that `data` is exactly one well-formed value, within the depth
+    limit; FormatError says why not. For bytes read from disk, before use."""
+    decode(data)
 
 
 def encode(value: Any) -> bytes:
@@ -142,6 +163,8 @@ def _encode(value: Any, out: bytearray, path: list[int]) -> None:
     elif isinstance(value, (dict, list, LuaTable)):
         if id(value) in path:
             raise ValueError("a cycle cannot be encoded from Python")
+        if len(path) == SERIALIZE_DEPTH_MAX:
+            raise ValueError(f"tables nested more than {SERIALIZE_DEPTH_MAX} levels deep cannot be encoded")
         pairs = (
             value.pairs
             if isinstance(value, LuaTable)

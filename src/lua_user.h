@@ -28,7 +28,7 @@ clock_t lw_clock(void);
 #define lua_getlocaledecpoint() '.'
 
 /* A smaller Lua stack, so deep recursion ends in "stack overflow" instead
-** of exhausting the 2 MB heap (mirrors limits.zig: lua_stack_slots_max). */
+** of exhausting the 2 MB heap. The one place this limit is set. */
 #undef LUAI_MAXSTACK
 #define LUAI_MAXSTACK 20000
 
