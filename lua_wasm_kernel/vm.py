@@ -331,8 +331,9 @@ class LuaVM:
     def span(self, ptr: int, length: int) -> tuple[int, int]:
         """(ptr, length) as unsigned 32-bit values, if they lie inside linear
         memory; else MemoryAccessError. Never an assert: gone under -O."""
-        if not isinstance(ptr, int) or not isinstance(length, int):
-            raise MemoryAccessError(f"a pointer and a length must be integers, got {ptr!r}, {length!r}")
+        for value in (ptr, length):
+            if not isinstance(value, int) or not -(2**31) <= value <= U32_MAX:
+                raise MemoryAccessError(f"{value!r} is not a 32-bit pointer or length")
         ptr &= U32_MAX
         length &= U32_MAX
         if length > self.memory_bytes or ptr > self.memory_bytes - length:
