@@ -131,8 +131,66 @@ def decode(data: bytes | bytearray | memoryview) -> Any:
 
 def validate(data: bytes | bytearray | memoryview) -> None:
     """Checks that `data` is exactly one well-formed value, within the depth
-    limit; FormatError says why not. For bytes read from disk, before use."""
-    decode(data)
+    limit, as decode() would; FormatError says why not. For bytes read from
+    disk, before use: it walks the bytes without building the values."""
+    view = memoryview(data)
+    end = len(view)
+    at = 0
+    pending = [1]  # values still to read in each open table; the first entry is the top level
+    while pending:
+        if pending[-1] == 0:
+            pending.pop()
+            continue
+        pending[-1] -= 1
+        if at >= end:
+            raise FormatError(f"truncated data at offset {at}: need a tag")
+        tag = view[at]
+        at += 1
+        if tag == Tag.NIL:
+            continue
+        if tag == Tag.BOOLEAN:
+            at += 1
+        elif tag == Tag.INTEGER or tag == Tag.FLOAT:
+            at += 8
+        elif tag in _TAGS_WITH_TEXT:
+            if tag == Tag.OPAQUE:
+                at += 1
+            at = _skip_string(view, at, end)
+        elif tag == Tag.TABLE:
+            if len(pending) - 1 == SERIALIZE_DEPTH_MAX:
+                raise FormatError(f"tables nested more than {SERIALIZE_DEPTH_MAX} levels deep at offset {at - 1}")
+            count = _u32_at(view, at, end)
+            at += 4
+            if count > end - at:
+                raise FormatError(f"table of {count} pairs cannot fit in the data")
+            pending.append(2 * count)
+        elif tag == Tag.CYCLE:
+            target = _u32_at(view, at, end)
+            at += 4
+            if target >= len(pending) - 1:
+                raise FormatError(f"a cycle to depth {target} inside {len(pending) - 1} open tables")
+        else:
+            raise FormatError(f"unknown tag 0x{tag:02x} at offset {at - 1}")
+        if at > end:
+            raise FormatError(f"truncated data at offset {end}")
+    if at != end:
+        raise FormatError(f"{end - at} bytes left after the value")
+
+
+_TAGS_WITH_TEXT = frozenset((Tag.STRING, Tag.OPAQUE, Tag.TRUNCATED))
+
+
+def _u32_at(view: memoryview, at: int, end: int) -> int:
+    if at + 4 > end:
+        raise FormatError(f"truncated data at offset {at}: need 4 bytes")
+    return struct.unpack_from("<I", view, at)[0]
+
+
+def _skip_string(view: memoryview, at: int, end: int) -> int:
+    length = _u32_at(view, at, end)
+    if length > end - at - 4:
+        raise FormatError(f"truncated data at offset {at + 4}: need {length} bytes")
+    return at + 4 + length
 
 
 def encode(value: Any) -> bytes:

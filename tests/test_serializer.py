@@ -158,3 +158,19 @@ def test_engine_encoder_and_host_agree_on_the_limit(vm) -> None:
     # ext refuses to store what it could not read back, naming the limit.
     r = vm.eval(f"local v = {{}} for i = 1, {SERIALIZE_DEPTH_MAX} do v = {{v}} end ext.table('d').v = v")
     assert r.status == Status.RUNTIME_ERROR and f"more than {SERIALIZE_DEPTH_MAX} levels" in r.error
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=64), st.integers(min_value=0, max_value=3))
+def test_validate_agrees_with_decode(noise: bytes, which: int) -> None:
+    from lua_wasm_kernel.serializer import validate
+
+    seeds = [encode({"a": [1, 2.5, "x"], 3: True}), encode([[[]]]), b"\x05\x01\x00\x00\x00\x04\x01\x00\x00\x00k\x06\x00\x00\x00\x00", b""]
+    data = seeds[which] + noise if noise[:1] != b"\xff" else noise
+    try:
+        decode(data)
+    except FormatError:
+        with pytest.raises(FormatError):
+            validate(data)
+    else:
+        validate(data)
