@@ -25,14 +25,14 @@ def test_exports_match_the_abi(runtime: Runtime) -> None:
 
 def test_memory_is_imported_with_room_for_stack_and_buffer(runtime: Runtime) -> None:
     (mem,) = [i for i in runtime.module.imports if i.name == "memory"]
-    assert mem.type.limits.min * abi.WASM_PAGE_SIZE_BYTES >= 256 * 1024 + abi.IO_BUFFER_SIZE_BYTES
+    assert mem.type.limits.min * abi.WASM_PAGE_SIZE_BYTES >= abi.STACK_SIZE_BYTES + abi.IO_BUFFER_SIZE_BYTES
     assert mem.type.limits.max is None  # the host picks the (fixed) size
 
 
 def test_stack_is_placed_first(vm) -> None:
     # Everything static (IO buffer, interrupt signals) lies above the 256 KiB stack.
-    assert vm._call("lw_io_buffer") >= 256 * 1024
-    assert vm.interrupt_layout["signals_addr"] >= 256 * 1024
+    assert vm._call("lw_io_buffer") >= abi.STACK_SIZE_BYTES
+    assert vm.interrupt_layout["signals_addr"] >= abi.STACK_SIZE_BYTES
 
 
 def test_size_ceiling() -> None:
