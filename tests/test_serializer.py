@@ -161,12 +161,18 @@ def test_engine_encoder_and_host_agree_on_the_limit(vm) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=64), st.integers(min_value=0, max_value=3))
-def test_validate_agrees_with_decode(noise: bytes, which: int) -> None:
+@given(st.binary(max_size=64), st.integers(min_value=0, max_value=3), st.integers(min_value=0, max_value=80),
+       st.integers(min_value=0, max_value=255))
+def test_validate_agrees_with_decode(noise: bytes, which: int, at: int, byte: int) -> None:
     from lua_wasm_kernel.serializer import validate
 
     seeds = [encode({"a": [1, 2.5, "x"], 3: True}), encode([[[]]]), b"\x05\x01\x00\x00\x00\x04\x01\x00\x00\x00k\x06\x00\x00\x00\x00", b""]
-    data = seeds[which] + noise if noise[:1] != b"\xff" else noise
+    data = bytearray(seeds[which])
+    if at < len(data):
+        data[at] = byte  # one byte changed inside the value
+    else:
+        data += noise  # or bytes after it
+    data = bytes(data)
     try:
         decode(data)
     except FormatError:
