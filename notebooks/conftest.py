@@ -20,6 +20,7 @@ SANITIZE_FILE = HERE / "sanitize.cfg"
 STORE_VARIABLE = "LUA_WASM_CHECKPOINT_DIR"
 
 _stores: dict[str, str] = {}
+_outside = os.environ.get(STORE_VARIABLE)  # the value the rest of the run keeps
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -41,7 +42,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_teardown(item: pytest.Item) -> None:
-    os.environ.pop(STORE_VARIABLE, None)
+    if _outside is None:
+        os.environ.pop(STORE_VARIABLE, None)
+    else:
+        os.environ[STORE_VARIABLE] = _outside
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
