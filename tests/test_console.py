@@ -123,5 +123,7 @@ def test_end_on_its_own_line_is_dedented(dedenting_console: pexpect.spawn) -> No
     c.expect(prompt_in(2))
     c.send("sign(-5), sign(3)\r")
     c.expect(prompt_out(2) + r"-1\t1")
+    c.expect(prompt_in(3))
     c.sendeof()
+    c.expect("Shutting down kernel")
     c.expect(pexpect.EOF)
