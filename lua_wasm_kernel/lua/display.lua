@@ -120,7 +120,7 @@ end
 
 local function describe(x)
   local introspect = helpers.introspect
-  if introspect == nil then raise("help: the host has no function 'describe'") end
+  if introspect == nil then raise("help: the kernel's introspection helpers are not loaded") end
   local name, info = facts(introspect, x)
   return host("help", "describe", name, info)
 end
