@@ -5,8 +5,8 @@
 -- `help`), which call the functions of the table this chunk returns.
 -- Errors go through helpers.raise, which points at the user's call.
 local host_call, helpers = ...
-local type, tostring, select, setmetatable, pairs, format =
-  type, tostring, select, setmetatable, pairs, string.format
+local type, tostring, select, setmetatable, pairs, format, match =
+  type, tostring, select, setmetatable, pairs, string.format, string.match
 local render, raise = helpers.render, helpers.raise
 
 local function host(where, name, ...)
@@ -112,7 +112,7 @@ local name_pattern = "^[%a_][%w_]*[.:%w_]*$"
 
 -- (name or nil, facts or nil) of help's argument.
 local function facts(introspect, x)
-  if type(x) == "string" and x:match(name_pattern) and not x:match("[.:][.:]") then
+  if type(x) == "string" and match(x, name_pattern) and not match(x, "[.:][.:]") then
     return x, introspect.inspect(x)  -- a name: looked up without metamethods
   end
   return introspect.name_of(x), introspect.info(x)
