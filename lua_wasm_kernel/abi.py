@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import enum
 
-ABI_VERSION = 3
+ABI_VERSION = 4
 IO_BUFFER_SIZE_BYTES = 64 * 1024
 WASM_PAGE_SIZE_BYTES = 64 * 1024
 MEMORY_SIZE_DEFAULT_BYTES = 2 * 1024 * 1024
 CHUNK_NAME_SIZE_MAX_BYTES = 256
 HOST_CALL_NAME_SIZE_MAX_BYTES = 256
 EXT_TABLE_NAME_SIZE_MAX_BYTES = 256
+FILE_BUFFER_SIZE_BYTES = 16 * 1024
+FILE_NAME_SIZE_MAX_BYTES = 256
 
 
 class Status(enum.IntEnum):
@@ -41,6 +43,30 @@ class Tag(enum.IntEnum):
     CYCLE = 0x06
     OPAQUE = 0x07
     TRUNCATED = 0x08
+
+
+class Errno(enum.IntEnum):
+    """Error numbers of the lw_file_* imports (files.zig: Errno): Linux's."""
+
+    EPERM = 1
+    ENOENT = 2
+    EIO = 5
+    EBADF = 9
+    ENOMEM = 12
+    EACCES = 13
+    EEXIST = 17
+    EXDEV = 18
+    ENOTDIR = 20
+    EISDIR = 21
+    EINVAL = 22
+    EMFILE = 24
+    EFBIG = 27
+    ENOSPC = 28
+    ESPIPE = 29
+    EROFS = 30
+    ENAMETOOLONG = 36
+    ENOTEMPTY = 39
+    ELOOP = 40
 
 
 class Stream(enum.IntEnum):
@@ -104,4 +130,12 @@ IMPORTS = (
     "lw_ext_len",
     "lw_ext_next",
     "lw_ext_take",
+    "lw_file_open",
+    "lw_file_read",
+    "lw_file_write",
+    "lw_file_seek",
+    "lw_file_close",
+    "lw_file_remove",
+    "lw_file_rename",
+    "lw_file_tmpname",
 )

@@ -2,7 +2,7 @@
 //! The Python mirror is `lua_wasm_kernel/abi.py`; `docs/ABI.md` documents both.
 
 /// Version of the host ABI; bumped whenever an export, import or layout changes.
-pub const abi_version: u32 = 3;
+pub const abi_version: u32 = 4;
 
 /// The IO buffer: cell input and captured output pass through it.
 pub const io_buffer_size_bytes: u32 = 64 * 1024;
@@ -32,3 +32,9 @@ pub const lua_stack_slots_max: u32 = 20_000;
 
 /// Longest name of an external table (src/ext.zig).
 pub const ext_table_name_size_max_bytes: u32 = 256;
+
+/// The read-ahead (and write-behind) buffer of an open file (src/files.zig).
+pub const file_buffer_size_bytes: u32 = 16 * 1024;
+
+/// Longest name os.tmpname returns (src/files.zig).
+pub const file_name_size_max_bytes: u32 = 256;

@@ -51,6 +51,17 @@ int lw_resume(lua_State *L, lua_State *from, int narg, int *nres);
 #define LUA_CPATH_DEFAULT   "./?.so"
 #endif
 
+/* io (liolib.c) over the confined file layer of src/files.zig, not libc's
+** FILE; its error numbers are the ABI's (docs/ABI.md, "Files"), whose
+** messages files.zig supplies to liolib and lauxlib's luaL_fileresult. */
+#if defined(liolib_c)
+#include "lw_stdio.h"
+#endif
+#if defined(liolib_c) || defined(lauxlib_c)
+const char *lw_strerror(int en);
+#define strerror(e)         lw_strerror(e)
+#endif
+
 /* The sandbox has no files: loading from a file or stdin fails cleanly,
 ** and no WASI import is pulled in. */
 #if defined(lauxlib_c) || defined(ldblib_c) || defined(loadlib_c)
