@@ -140,6 +140,8 @@ pub const File = extern struct {
     readable: bool,
     writable: bool,
     failed: bool,
+    /// A read met the end of the file (or of input).
+    at_eof: bool,
     buffering: Buffering,
     /// stdin: the host's input epoch when the buffered line was read
     /// (epoch_known false: the host has no epoch).
@@ -158,6 +160,7 @@ pub const File = extern struct {
             .readable = readable,
             .writable = writable,
             .failed = false,
+            .at_eof = false,
             .buffering = .full,
             .epoch = 0,
             .epoch_known = false,
@@ -245,6 +248,12 @@ fn open(name: []const u8, mode: []const u8) ?*File {
     return f;
 }
 
+/// freopen(name, mode, f): lauxlib reopens a binary chunk in "rb".
+export fn lw_freopen(name: [*:0]const u8, mode: [*:0]const u8, f: *File) ?*File {
+    _ = lw_fclose(f);
+    return lw_fopen(name, mode);
+}
+
 export fn lw_fclose(f: *File) c_int {
     if (f.kind != .host) return 0;
     var ok = flushPending(f);
@@ -271,7 +280,10 @@ export fn lw_fill(f: *File) c_int {
             break :blk false;
         },
     };
-    if (!got) return EOF;
+    if (!got) {
+        if (!f.failed) f.at_eof = true;
+        return EOF;
+    }
     std.debug.assert(f.buffered() > 0);
     const byte = f.next[0];
     f.next += 1;
@@ -311,6 +323,7 @@ fn hostRead(f: *File, dst: []u8) ?u32 {
 
 export fn lw_ungetc(ch: c_int, f: *File) c_int {
     if (ch == EOF) return EOF;
+    f.at_eof = false;
     if (@intFromPtr(f.next) > @intFromPtr(f.buffer) and (f.next - 1)[0] == @as(u8, @truncate(@as(c_uint, @bitCast(ch))))) {
         f.next -= 1;
         return ch;
@@ -338,7 +351,10 @@ export fn lw_fread(p: [*]u8, size: usize, n: usize, f: *File) usize {
         switch (f.kind) {
             // An empty line ends a read of a given size or of "a": a notebook
             // has no end-of-file key.
-            .stdin => if (!stdinLine(f, false)) break,
+            .stdin => if (!stdinLine(f, false)) {
+                f.at_eof = true;
+                break;
+            },
             .host => {
                 if (!f.readable) {
                     f.fail(.EBADF);
@@ -348,9 +364,15 @@ export fn lw_fread(p: [*]u8, size: usize, n: usize, f: *File) usize {
                 // Large reads go straight to their destination.
                 if (total - done >= limits.file_buffer_size_bytes) {
                     const got = hostRead(f, dst[done..]) orelse break;
-                    if (got == 0) break;
+                    if (got == 0) {
+                        f.at_eof = true;
+                        break;
+                    }
                     done += got;
-                } else if (!hostFill(f)) break;
+                } else if (!hostFill(f)) {
+                    if (!f.failed) f.at_eof = true;
+                    break;
+                }
             },
             .stdout, .stderr => {
                 f.fail(.EBADF);
@@ -365,10 +387,15 @@ export fn lw_ferror(f: *File) c_int {
     return @intFromBool(f.failed);
 }
 
+export fn lw_feof(f: *File) c_int {
+    return @intFromBool(f.at_eof);
+}
+
 /// Also where every read starts (liolib's g_read): stdin drops what an
 /// earlier cell left unread.
 export fn lw_clearerr(f: *File) void {
     f.failed = false;
+    f.at_eof = false;
     if (f.kind == .stdin and f.buffered() > 0) {
         const now = inputEpoch();
         const same = if (now) |e| f.epoch_known and e == f.epoch else !f.epoch_known;
@@ -488,6 +515,7 @@ export fn lw_fseek(f: *File, offset: c_longlong, whence: c_int) c_int {
     var off: i64 = offset;
     if (w == .current) off -= f.buffered();
     f.dropReadAhead();
+    f.at_eof = false;
     return if (hostSeek(f, off, w)) 0 else -1;
 }
 

@@ -65,7 +65,9 @@ pub fn open(L: ?*lua.State) void {
     lua.pushCFunction(L, stub("display", "help"));
     c.lua_setglobal(L, "help");
 
-    // package: the notebook searcher replaces the file and C searchers.
+    // package: the notebook searcher replaces the file searcher. loadlib's
+    // C searchers stay: they find no file (lua_user.h), so require's
+    // not-found message lists package.cpath's templates as Lua's does.
     if (c.lua_getglobal(L, "package") == c.LUA_TTABLE) {
         _ = lua.pushSlice(L, "./?.lua;./?/init.lua");
         c.lua_setfield(L, -2, "path");
@@ -73,10 +75,6 @@ pub fn open(L: ?*lua.State) void {
         if (c.lua_getfield(L, -1, "searchers") == c.LUA_TTABLE) {
             lua.pushCFunction(L, stub("require", "searcher"));
             c.lua_rawseti(L, -2, 2);
-            for ([_]c.lua_Integer{ 4, 3 }) |i| {
-                c.lua_pushnil(L);
-                c.lua_rawseti(L, -2, i);
-            }
         }
         lua.pop(L, 1);
     }

@@ -7,7 +7,7 @@
 **
 ** luaL_Stream (lauxlib.h) holds `FILE *f`, a pointer: inside liolib.c it is
 ** an `lw_File *`, of the same size and representation, and no other file
-** looks into it. lauxlib.c's luaL_fileresult only reads errno.
+** looks into it (lauxlib.c only declares it).
 */
 #ifndef lw_stdio_h
 #define lw_stdio_h
@@ -24,6 +24,8 @@ typedef struct lw_File {
 } lw_File;
 
 lw_File *lw_fopen(const char *name, const char *mode);
+lw_File *lw_freopen(const char *name, const char *mode, lw_File *f);
+int lw_feof(lw_File *f);
 int lw_fclose(lw_File *f);
 int lw_fill(lw_File *f);  /* refills the buffer; its first byte or EOF */
 int lw_ungetc(int c, lw_File *f);
@@ -61,6 +63,8 @@ static inline int lw_fprintf(lw_File *f, const char *fmt, ...) {
 #undef getc
 #undef ungetc
 #undef fopen
+#undef freopen
+#undef feof
 #undef fclose
 #undef fread
 #undef fwrite
@@ -80,6 +84,8 @@ static inline int lw_fprintf(lw_File *f, const char *fmt, ...) {
 #define l_unlockfile(f)     ((void)0)
 #define ungetc(c, f)        lw_ungetc((c), (f))
 #define fopen(n, m)         lw_fopen((n), (m))
+#define freopen(n, m, f)    lw_freopen((n), (m), (f))
+#define feof(f)             lw_feof(f)
 #define fclose(f)           lw_fclose(f)
 #define fread(p, s, n, f)   lw_fread((p), (s), (n), (f))
 #define fwrite(p, s, n, f)  lw_fwrite((p), (s), (n), (f))
