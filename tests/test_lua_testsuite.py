@@ -202,14 +202,6 @@ SUBSTITUTIONS = [
         all_lua_only=True,
     ),
     Substitution(
-        "attrib.lua",
-        "\tno file 'XXX/XXX'\n\tno file 'XXX.so'\n\tno file 'XXX/init']]",
-        "\tno file 'XXX/XXX']]",
-        "the sandbox's require has no C searchers (no C libraries: src/require.lua drops "
-        "them), so package.cpath adds no \"no file\" lines to require's message; the rest "
-        "of the exact message is still checked.",
-    ),
-    Substitution(
         "errors.lua",
         'checkmessage("io.input(XX)", "(FILE* expected, got My Type)")',
         "",
