@@ -556,9 +556,12 @@ fn stdinLine(f: *File, keep_empty: bool) bool {
         lua.raise(L, "interrupted!");
     }
     if (result < 0) {
+        // The message is copied first: a finalizer run by the pushes below
+        // may read stdin again and reuse the buffer.
+        _ = lua.pushSlice(L, f.buffer[0..len]);
         c.luaL_where(L, 1);
         _ = c.lua_pushfstring(L, "%s: ", inputWhere(L));
-        _ = lua.pushSlice(L, f.buffer[0..len]);
+        c.lua_rotate(L, -3, -1);
         c.lua_concat(L, 3);
         _ = c.lua_error(L);
         unreachable;
