@@ -411,7 +411,9 @@ def test_require_not_found_lists_the_paths_tried(vm: LuaVM, modules: Path) -> No
         "[cell 1]:1: module 'missing.mod' not found:\n"
         "\tno field package.preload['missing.mod']\n"
         "\tno file './missing/mod.lua'\n"
-        "\tno file './missing/mod/init.lua'"
+        "\tno file './missing/mod/init.lua'\n"
+        "\tno file './missing/mod.so'\n"  # package.cpath, as Lua's message lists it
+        "\tno file './missing.so'"
     )
 
 
