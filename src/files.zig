@@ -660,3 +660,31 @@ test "liolib writes through the output path and refuses files the host refuses" 
     output.flush();
     try std.testing.expectEqualStrings("a12.5", ffi.native.captured[0..ffi.native.captured_len]);
 }
+
+test "stdin: a line at a time from the input box, liolib's formats over it" {
+    const L = harness.newState();
+    defer c.lua_close(L);
+    useHeap(&harness.heap);
+    defer useHeap(&state.heap);
+    defer std_files[0] = File.init(.stdin, true, false); // its buffer was the test heap's
+    interrupt.init(L);
+    c.luaL_requiref(L, "io", c.luaopen_io, 1);
+    lua.pop(L, 1);
+    var buffer: [limits.io_buffer_size_bytes]u8 = undefined;
+    output.init(&buffer);
+    // Every host call answers the string "42 rest" (the native stand-in).
+    ffi.native.host_reply = &.{ 0x04, 7, 0, 0, 0, '4', '2', ' ', 'r', 'e', 's', 't' };
+    ffi.native.host_reply_is_error = false;
+    try harness.run(L,
+        \\local n, rest = io.read("n", "L")
+        \\assert(n == 42 and rest == " rest\n", tostring(n) .. tostring(rest))
+        \\assert(io.read(2) == "42" and io.read("l") == " rest")
+    );
+    try std.testing.expect(std.mem.startsWith(u8, ffi.native.host_last_name[0..ffi.native.host_last_name_len], "input"));
+    ffi.native.host_reply = "this frontend does not allow input";
+    ffi.native.host_reply_is_error = true;
+    try harness.run(L,
+        \\local ok, e = pcall(io.read)
+        \\assert(not ok and e == "io.read: this frontend does not allow input", e)
+    );
+}

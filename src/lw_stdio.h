@@ -6,8 +6,10 @@
 ** libc's FILE would import WASI's fd_read/fd_write.
 **
 ** luaL_Stream (lauxlib.h) holds `FILE *f`, a pointer: inside liolib.c it is
-** an `lw_File *`, of the same size and representation, and no other file
-** looks into it (lauxlib.c only declares it).
+** an `lw_File *`, and all pointers to structures share one representation
+** and alignment (C99 6.2.5), so the userdata's layout is the same in
+** every file. Only liolib.c reads or writes `f`; lauxlib.c declares
+** luaL_Stream but never uses it, and uses lw_File only in luaL_loadfilex.
 */
 #ifndef lw_stdio_h
 #define lw_stdio_h
