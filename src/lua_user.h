@@ -56,8 +56,6 @@ int lw_resume(lua_State *L, lua_State *from, int narg, int *nres);
 ** (docs/ABI.md, "Files"), whose messages files.zig supplies. */
 #if defined(liolib_c) || defined(lauxlib_c)
 #include "lw_stdio.h"
-#endif
-#if defined(liolib_c) || defined(lauxlib_c)
 const char *lw_strerror(int en);
 #define strerror(e)         lw_strerror(e)
 #endif
