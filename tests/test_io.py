@@ -4,7 +4,6 @@ under each file_access setting, escape attempts, buffering, handles across
 resets, and the official test files that exercise io."""
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
