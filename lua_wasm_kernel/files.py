@@ -103,7 +103,8 @@ class Files:
     # -- the imports (each returns -errno on failure, through _guarded)
 
     def open(self, path_ptr: int, path_len: int, mode_ptr: int, mode_len: int) -> int:
-        name = self._text(path_ptr, path_len)
+        temporary = path_ptr == 0 and path_len == 0  # tmpfile()
+        name = "" if temporary else self._text(path_ptr, path_len)
         mode = self._text(mode_ptr, mode_len)
         m = _MODE.fullmatch(mode)
         if m is None:
@@ -112,7 +113,7 @@ class Files:
         self._allow(writes)
         if len(self.handles) >= OPEN_FILES_MAX:
             raise _Fail(errno.EMFILE)
-        if name == "":  # tmpfile(): anonymous, outside every folder, gone when closed
+        if temporary:  # anonymous, outside every folder, gone when closed
             keep = tempfile.TemporaryFile("w+b", buffering=0)
             return self._add(_Open(keep.fileno(), keep))
         real = self._resolve(name)

@@ -221,12 +221,12 @@ export fn lw_fopen(name: [*:0]const u8, mode: [*:0]const u8) ?*File {
     return open(std.mem.span(name), std.mem.span(mode));
 }
 
-/// tmpfile(): the host's anonymous temporary file (an empty name).
+/// tmpfile(): the host's anonymous temporary file (a null name).
 export fn lw_tmpfile() ?*File {
-    return open("", "w+b");
+    return open(null, "w+b");
 }
 
-fn open(name: []const u8, mode: []const u8) ?*File {
+fn open(name: ?[]const u8, mode: []const u8) ?*File {
     if (mode.len == 0) {
         setErrno(.EINVAL);
         return null;
@@ -238,7 +238,9 @@ fn open(name: []const u8, mode: []const u8) ?*File {
     const f: *File = @ptrCast(@alignCast(block));
     const plus = std.mem.indexOfScalar(u8, mode, '+') != null;
     f.* = File.init(.host, mode[0] == 'r' or plus, mode[0] != 'r' or plus);
-    const handle = host.lw_file_open(name.ptr, @intCast(name.len), mode.ptr, @intCast(mode.len));
+    const path: [*]const u8 = if (name) |n| n.ptr else @ptrFromInt(0);
+    const path_len: u32 = if (name) |n| @intCast(n.len) else 0;
+    const handle = host.lw_file_open(path, path_len, mode.ptr, @intCast(mode.len));
     if (handle <= 0) {
         heap.free(block);
         setErrno(if (handle < 0) hostErrno(handle) else .EIO);

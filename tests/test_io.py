@@ -108,6 +108,7 @@ def test_read_files_of_the_folder(vm: LuaVM, folder: Path) -> None:
 def test_refusals_return_lua_error_triples(vm: LuaVM, folder: Path) -> None:
     files_vm(vm, folder, "read")
     assert values(vm, "return io.open('missing.txt')") == [None, "missing.txt: No such file or directory", ENOENT]
+    assert values(vm, "return io.open('')") == [None, ": No such file or directory", ENOENT]
     assert values(vm, "return io.open('data.csv', 'w')") == [None, "data.csv: Read-only file system", EROFS]
     assert values(vm, "return io.open('new.txt', 'a+')") == [None, "new.txt: Read-only file system", EROFS]
     assert values(vm, "return os.remove('data.csv')") == [None, "data.csv: Read-only file system", EROFS]
@@ -177,6 +178,7 @@ def test_read_write_files(vm: LuaVM, folder: Path) -> None:
     assert values(vm, "local f = io.open('out.txt', 'r+') f:read(2) f:write('X') f:seek('set') return f:read('a')") == [
         "x X 42 0.5\nmore\n"]
     assert values(vm, "local f = io.tmpfile() f:write('tmp') f:seek('set') return f:read('a')") == ["tmp"]
+    assert values(vm, "return io.open('', 'w+b')") == [None, ": No such file or directory", ENOENT]
     name = values(vm, "return os.tmpname()")[0]
     assert (folder / name).exists() and not name.startswith(".") and "/" not in name
     assert values(vm, f"return os.rename({name!r}, 'renamed.txt'), os.remove('renamed.txt')") == [True, True]
