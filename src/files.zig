@@ -19,7 +19,7 @@ const EOF: c_int = -1;
 
 /// The host's file functions. Results below zero are -errno (Errno).
 const host = if (builtin.target.cpu.arch.isWasm()) struct {
-    extern "env" fn lw_file_open(path_ptr: [*]const u8, path_len: u32, mode_ptr: [*]const u8, mode_len: u32) i32;
+    extern "env" fn lw_file_open(path_ptr: ?[*]const u8, path_len: u32, mode_ptr: [*]const u8, mode_len: u32) i32;
     extern "env" fn lw_file_read(handle: u32, dst_ptr: [*]u8, dst_cap: u32) i32;
     extern "env" fn lw_file_write(handle: u32, src_ptr: [*]const u8, src_len: u32) i32;
     extern "env" fn lw_file_seek(handle: u32, offset: i64, whence: u32) i64;
@@ -30,7 +30,7 @@ const host = if (builtin.target.cpu.arch.isWasm()) struct {
 } else struct {
     // Native tests: a host without files.
     const refused = -@as(i32, @intFromEnum(Errno.EACCES));
-    fn lw_file_open(_: [*]const u8, _: u32, _: [*]const u8, _: u32) i32 {
+    fn lw_file_open(_: ?[*]const u8, _: u32, _: [*]const u8, _: u32) i32 {
         return refused;
     }
     fn lw_file_read(_: u32, _: [*]u8, _: u32) i32 {
@@ -238,7 +238,7 @@ fn open(name: ?[]const u8, mode: []const u8) ?*File {
     const f: *File = @ptrCast(@alignCast(block));
     const plus = std.mem.indexOfScalar(u8, mode, '+') != null;
     f.* = File.init(.host, mode[0] == 'r' or plus, mode[0] != 'r' or plus);
-    const path: [*]const u8 = if (name) |n| n.ptr else @ptrFromInt(0);
+    const path: ?[*]const u8 = if (name) |n| n.ptr else null;
     const path_len: u32 = if (name) |n| @intCast(n.len) else 0;
     const handle = host.lw_file_open(path, path_len, mode.ptr, @intCast(mode.len));
     if (handle <= 0) {
