@@ -6,15 +6,17 @@ const std = @import("std");
 const limits = @import("src/limits.zig");
 
 /// Lua's core and safe libraries. Left out: lua.c, onelua.c, ltests.c, and
-/// liolib.c, loslib.c, linit.c (files, processes); the sandbox's io and os
-/// live in src/libs.zig and src/prelude.lua. loadlib.c is built without
-/// dlopen and with its file and getenv calls stubbed (src/lua_user.h).
+/// loslib.c, linit.c (processes); the sandbox's os lives in src/libs.zig and
+/// src/prelude.lua. liolib.c runs over the confined file layer of
+/// src/files.zig (src/lw_stdio.h). loadlib.c is built without dlopen and
+/// with its file and getenv calls stubbed (src/lua_user.h).
 const lua_sources = [_][]const u8{
     "lapi.c",    "lcode.c",    "lctype.c",   "ldebug.c",  "ldo.c",     "ldump.c",
     "lfunc.c",   "lgc.c",      "llex.c",     "lmem.c",    "lobject.c", "lopcodes.c",
     "lparser.c", "lstate.c",   "lstring.c",  "ltable.c",  "ltm.c",     "lundump.c",
     "lvm.c",     "lzio.c",     "lauxlib.c",  "lbaselib.c", "lcorolib.c", "ldblib.c",
     "lmathlib.c", "lstrlib.c", "ltablib.c",  "lutf8lib.c", "loadlib.c",
+    "liolib.c",
 };
 
 /// Every export of the module (src/main.zig); nothing else leaves it.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 
 # src/limits.zig: each name is its Zig name in capitals.
-ABI_VERSION = 4
+ABI_VERSION = 5
 IO_BUFFER_SIZE_BYTES = 64 * 1024
 STACK_SIZE_BYTES = 256 * 1024
 WASM_PAGE_SIZE_BYTES = 64 * 1024
@@ -19,6 +19,8 @@ SERIALIZE_ITEMS_MAX = 1_000_000
 HOST_CALL_NAME_SIZE_MAX_BYTES = 256
 CHUNK_NAME_SIZE_MAX_BYTES = 256
 EXT_TABLE_NAME_SIZE_MAX_BYTES = 256
+FILE_BUFFER_SIZE_BYTES = 16 * 1024
+FILE_NAME_SIZE_MAX_BYTES = 256
 
 # Host-only: the kernel's default memory_limit (config.py); the engine takes
 # whatever memory the host gives it.
@@ -49,6 +51,30 @@ class Tag(enum.IntEnum):
     CYCLE = 0x06
     OPAQUE = 0x07
     TRUNCATED = 0x08
+
+
+class Errno(enum.IntEnum):
+    """Error numbers of the lw_file_* imports (files.zig: Errno): Linux's."""
+
+    EPERM = 1
+    ENOENT = 2
+    EIO = 5
+    EBADF = 9
+    ENOMEM = 12
+    EACCES = 13
+    EEXIST = 17
+    EXDEV = 18
+    ENOTDIR = 20
+    EISDIR = 21
+    EINVAL = 22
+    EMFILE = 24
+    EFBIG = 27
+    ENOSPC = 28
+    ESPIPE = 29
+    EROFS = 30
+    ENAMETOOLONG = 36
+    ENOTEMPTY = 39
+    ELOOP = 40
 
 
 class Stream(enum.IntEnum):
@@ -113,4 +139,12 @@ IMPORTS = (
     "lw_ext_len",
     "lw_ext_next",
     "lw_ext_take",
+    "lw_file_open",
+    "lw_file_read",
+    "lw_file_write",
+    "lw_file_seek",
+    "lw_file_close",
+    "lw_file_remove",
+    "lw_file_rename",
+    "lw_file_tmpname",
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 
-from traitlets import Float, Int, TraitError, Unicode, default, validate
+from traitlets import CaselessStrEnum, Float, Int, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
 from .abi import MEMORY_SIZE_DEFAULT_BYTES, WASM_PAGE_SIZE_BYTES
@@ -21,6 +21,8 @@ ENV_CHECKPOINT_DIR = "LUA_WASM_CHECKPOINT_DIR"
 ENV_RESTORE_SNAPSHOT = "LUA_WASM_RESTORE_SNAPSHOT"
 ENV_INTERRUPT_ESCALATION_DELAY = "LUA_WASM_INTERRUPT_ESCALATION_DELAY"
 ENV_HISTORY_FILE = "LUA_WASM_HISTORY_FILE"
+ENV_FILE_ACCESS = "LUA_WASM_FILE_ACCESS"
+FILE_ACCESS_VALUES = ("none", "read", "read-write")  # files.FileAccess
 
 INTERRUPT_ESCALATION_DELAY_DEFAULT_SECONDS = ESCALATE_AFTER_SECONDS
 
@@ -72,6 +74,24 @@ class KernelSettings(Configurable):
         "lua-wasm/history.sqlite under the Jupyter data directory; empty or ':memory:' to keep "
         "it in memory only).",
     )
+
+    file_access = CaselessStrEnum(
+        FILE_ACCESS_VALUES,
+        default_value="read",
+        config=True,
+        help="What Lua's io and os may do with the files of the notebook's folder (relative "
+        "names, nothing hidden, nothing outside): 'none', 'read' (io.open(name, 'r'), io.lines, "
+        f"io.input) or 'read-write' (also writing, os.remove, os.rename, os.tmpname) (env {ENV_FILE_ACCESS}).",
+    )
+
+    @default("file_access")
+    def _file_access_default(self) -> str:
+        value = _env(ENV_FILE_ACCESS)
+        if value is None:
+            return "read"
+        if value.lower() not in FILE_ACCESS_VALUES:
+            raise TraitError(f"{ENV_FILE_ACCESS}: one of {', '.join(FILE_ACCESS_VALUES)}, got {value!r}")
+        return value.lower()
 
     @default("memory_limit")
     def _memory_limit_default(self) -> int:

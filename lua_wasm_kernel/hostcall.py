@@ -26,10 +26,10 @@ HostFunction = Callable[..., Any]
 REPLY_SIZE_MAX_BYTES = 2**31 - 2
 INTERRUPTED_MESSAGE = "interrupted!"
 
-# The engine's Lua modules (display and help, io.read, require), which it
+# The engine's Lua modules (display and help, require), which it
 # loads on first use through the built-in host function "lua_wasm.module".
 LUA_MODULES_DIR = Path(__file__).with_name("lua")
-LUA_MODULES = ("display", "stdin", "require")
+LUA_MODULES = ("display", "require")
 _module_sources: dict[str, bytes] = {}
 
 

@@ -67,6 +67,7 @@ class LuaWasmKernel(KernelSettings, Kernel):
         self.rich_output = Display(self._send_iopub)
         self.rich_output.register(self.vm)
         ModuleFinder().register(self.vm)
+        self.vm.files.configure(self.file_access.lower())  # io over the notebook's folder (files.py)
         # External tables on disk and whole-VM snapshots (persistence.py, snapshot.py).
         self.checkpoints = Checkpoints(self.vm, store_folder(self.checkpoint_dir), restore=self.restore_snapshot)
         watcher = getattr(self.vm, "watcher", None)

@@ -25,6 +25,7 @@ from . import abi
 from .abi import Status, Stream
 from .interrupt import Escalated, InterruptWatcher
 from .ext_tables import ExtStore
+from .files import Files
 from .hostcall import HostCalls, HostFunction
 from .serializer import FormatError, Reader
 from .wasm_call import ExportCall
@@ -224,6 +225,8 @@ class LuaVM:
         # External tables (ext_tables.py): host-side, so they outlive a reset.
         self.ext = ExtStore()
         self.ext.register(self)
+        # Files of the notebook's folder (files.py): none until configured.
+        self.files = Files()
         # Interrupts, streamed output and escalation (interrupt.py): one thread,
         # started by an eval, ending 2 s after the last one or with this VM.
         self.watcher = InterruptWatcher()
@@ -249,6 +252,7 @@ class LuaVM:
         linker.define_func("env", "lw_host_call", wasmtime.FuncType([i32] * 4, [i32]), self._in_host(host_calls.call))
         linker.define_func("env", "lw_host_take", wasmtime.FuncType([i32, i32], [i32]), self._in_host(host_calls.take))
         self.ext.define_imports(linker, self)
+        self.files.define_imports(linker, self)
         self.instance = linker.instantiate(self.store, rt.module)
         exports = self.instance.exports(self.store)
         self._fn = {name: ExportCall(self.store, exports[name]) for name in abi.EXPORTS}

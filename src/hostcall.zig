@@ -1,7 +1,7 @@
 //! Host calls: a Lua function that hands its arguments to a named function
 //! of the host and returns the host's reply (docs/ABI.md, "Host calls").
 //!
-//! The Lua features built on it (display and help, io.read, require) are
+//! The Lua features built on it (display and help, require) are
 //! Lua modules the host supplies (lua_wasm_kernel/lua/), loaded on first
 //! use. Until then the globals are light C stubs here, which cost neither
 //! static data nor heap: the default heap is small.
@@ -39,8 +39,8 @@ pub fn useHeap(heap: *Tlsf) void {
 }
 
 /// Installs host_call and raise in the prelude's helper table (on top of
-/// the stack), and the stubs: display, help, io.read, io.lines, io.input,
-/// io.stdin, and require's searcher. A protected call (libs.open).
+/// the stack), and the stubs: display, help, and require's searcher.
+/// A protected call (libs.open).
 pub fn open(L: ?*lua.State) void {
     const helpers = c.lua_gettop(L);
     lua.pushCFunction(L, hostCall);
@@ -65,28 +65,9 @@ pub fn open(L: ?*lua.State) void {
     lua.pushCFunction(L, stub("display", "help"));
     c.lua_setglobal(L, "help");
 
-    // io: stdin shares the metatable of the prelude's stdout and stderr.
-    if (c.lua_getglobal(L, "io") == c.LUA_TTABLE) {
-        c.lua_createtable(L, 0, 4);
-        _ = lua.pushSlice(L, "stdin");
-        c.lua_setfield(L, -2, "name");
-        setStub(L, "stdin", "read", "stdin_read");
-        setStub(L, "stdin", "lines", "stdin_lines");
-        setStub(L, "stdin", "write", "stdin_write");
-        if (c.lua_getfield(L, c.LUA_REGISTRYINDEX, "FILE*") == c.LUA_TTABLE)
-            _ = c.lua_setmetatable(L, -2)
-        else
-            lua.pop(L, 1);
-        c.lua_pushvalue(L, -1);
-        c.lua_setfield(L, helpers, "stdin");
-        c.lua_setfield(L, -2, "stdin");
-        setStub(L, "stdin", "read", "read");
-        setStub(L, "stdin", "lines", "lines");
-        setStub(L, "stdin", "input", "input");
-    }
-    lua.pop(L, 1);
-
-    // package: the notebook searcher replaces the file and C searchers.
+    // package: the notebook searcher replaces the file searcher. loadlib's
+    // C searchers stay: they find no file (lua_user.h), so require's
+    // not-found message lists package.cpath's templates as Lua's does.
     if (c.lua_getglobal(L, "package") == c.LUA_TTABLE) {
         _ = lua.pushSlice(L, "./?.lua;./?/init.lua");
         c.lua_setfield(L, -2, "path");
@@ -94,10 +75,6 @@ pub fn open(L: ?*lua.State) void {
         if (c.lua_getfield(L, -1, "searchers") == c.LUA_TTABLE) {
             lua.pushCFunction(L, stub("require", "searcher"));
             c.lua_rawseti(L, -2, 2);
-            for ([_]c.lua_Integer{ 4, 3 }) |i| {
-                c.lua_pushnil(L);
-                c.lua_rawseti(L, -2, i);
-            }
         }
         lua.pop(L, 1);
     }

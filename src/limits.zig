@@ -6,7 +6,7 @@
 const builtin = @import("builtin");
 
 /// Version of the host ABI; bumped whenever an export, import or layout changes.
-pub const abi_version: u32 = 4;
+pub const abi_version: u32 = 5;
 
 /// The IO buffer: cell input and captured output pass through it.
 pub const io_buffer_size_bytes: u32 = 64 * 1024;
@@ -32,6 +32,12 @@ pub const chunk_name_size_max_bytes: u32 = 256;
 
 /// Longest name of an external table (src/ext.zig).
 pub const ext_table_name_size_max_bytes: u32 = 256;
+
+/// The read-ahead (and write-behind) buffer of an open file (src/files.zig).
+pub const file_buffer_size_bytes: u32 = 16 * 1024;
+
+/// Longest name os.tmpname returns (src/files.zig).
+pub const file_name_size_max_bytes: u32 = 256;
 
 // ---------------------------------------------------------------- export
 

@@ -58,9 +58,18 @@ int lw_resume(lua_State *L, lua_State *from, int narg, int *nres);
 #define LUA_CPATH_DEFAULT   "./?.so"
 #endif
 
-/* The sandbox has no files: loading from a file or stdin fails cleanly,
-** and no WASI import is pulled in. */
-#if defined(lauxlib_c) || defined(ldblib_c) || defined(loadlib_c)
+/* io (liolib.c) and loadfile (lauxlib.c) over the confined file layer of
+** src/files.zig, not libc's FILE; its error numbers are the ABI's
+** (docs/ABI.md, "Files"), whose messages files.zig supplies. */
+#if defined(liolib_c) || defined(lauxlib_c)
+#include "lw_stdio.h"
+const char *lw_strerror(int en);
+#define strerror(e)         lw_strerror(e)
+#endif
+
+/* debug.debug and loadlib's file searchers read no files (require's searcher
+** is the notebook's, src/hostcall.zig), and no WASI import is pulled in. */
+#if defined(ldblib_c) || defined(loadlib_c)
 #include <stdio.h>
 #undef stdin
 #define stdin               ((FILE *)0)

@@ -122,11 +122,11 @@ def test_host_functions_survive_a_reset(vm: LuaVM) -> None:
 
 
 def test_lua_modules_load_on_first_use_from_the_host(vm: LuaVM) -> None:
-    loaded = "local m = debug.getregistry()['lua_wasm.modules'] return m.display ~= nil, m.stdin ~= nil, m.require ~= nil"
-    assert vm.eval(loaded).values == [False, False, False]
+    loaded = "local m = debug.getregistry()['lua_wasm.modules'] return m.display ~= nil, m.require ~= nil"
+    assert vm.eval(loaded).values == [False, False]
     assert vm.eval("type(display.html), type(help), type(io.read), type(io.stdin.read)").values == ["function"] * 4
     assert vm.eval("pcall(display.html, 'x')").values[0] is False  # no "display" host function here
-    assert vm.eval(loaded).values == [True, False, False]
+    assert vm.eval(loaded).values == [True, False]
     r = vm.eval(f"{HOST_CALL}return host_call('lua_wasm.module', 'os')")
     assert r.values == [False, "no such module: 'os'"]
 
@@ -136,7 +136,7 @@ def test_module_errors_point_at_the_callers_line_through_stubs(vm: LuaVM) -> Non
     r = vm.eval("\n\nwrapper()", chunk_name="[cell 9]")
     assert r.error == "[cell 8]:2: bad argument #2 to 'display.html' (table expected, got string)"
     r = vm.eval("local f = io.read\nlocal ok, e = pcall(f, {}) error(e, 0)", chunk_name="[cell 9]")
-    assert r.error == "[cell 9]:2: bad argument #1 to 'read' (invalid format)"
+    assert r.error == "bad argument #1 to 'io.read' (string expected, got table)"  # liolib's own
 
 
 # -------------------------------------------------------------- io.read
@@ -213,7 +213,7 @@ def test_lines_and_stdin_object(vm: LuaVM, stdin) -> None:
     r = vm.eval("local t = {} for l in io.lines() do t[#t + 1] = l end return table.concat(t, ',')")
     assert r.values == ["a,b,c"]
     assert vm.eval("io.stdin:read('l')").values == ["x 1"]
-    assert vm.eval("io.input() == io.stdin and tostring(io.stdin)").values == ["file (stdin)"]
+    assert vm.eval("io.input() == io.stdin and tostring(io.stdin):match('^file %(0x%x+%)$') ~= nil").values == [True]
     assert vm.eval("io.stdin:write('x')").values == [None, "Bad file descriptor", 9]
 
 
@@ -235,7 +235,7 @@ def test_read_format_errors(vm: LuaVM, stdin) -> None:
     assert r.error == "[cell 1]:1: bad argument #1 to 'read' (invalid format)"
     r = vm.eval("local v = io.read('l', 1.5)", chunk_name="[cell 1]")
     assert "bad argument #2 to 'read' (number has no integer representation)" in r.error
-    assert vm.eval("io.lines('file.txt')").error.endswith("not available in the lua-wasm sandbox (no file system)")
+    assert vm.eval("io.lines('file.txt')").error.endswith("cannot open file 'file.txt' (Permission denied)")
 
 
 def test_output_before_read_is_flushed_first(vm: LuaVM, output) -> None:
@@ -420,7 +420,9 @@ def test_require_not_found_lists_the_paths_tried(vm: LuaVM, modules: Path) -> No
         "[cell 1]:1: module 'missing.mod' not found:\n"
         "\tno field package.preload['missing.mod']\n"
         "\tno file './missing/mod.lua'\n"
-        "\tno file './missing/mod/init.lua'"
+        "\tno file './missing/mod/init.lua'\n"
+        "\tno file './missing/mod.so'\n"  # package.cpath, as Lua's message lists it
+        "\tno file './missing.so'"
     )
 
 

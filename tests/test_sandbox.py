@@ -137,7 +137,7 @@ def test_every_host_function_survives_hostile_arguments(sandbox: LuaVM) -> None:
     assert set(names) == {
         "lua_wasm.module", "lua_wasm.ext.open", "lua_wasm.ext.tables", "lua_wasm.ext.drop",
         "search_module", "read_module", "display", "clear_output", "page", "input", "input_epoch",
-        "lua_wasm.snapshot", "lua_wasm.restore", "lua_wasm.snapshots",
+        "lua_wasm.snapshot", "lua_wasm.restore", "lua_wasm.snapshots", "describe",
     }
     args = [
         "", "nil", "1, 2, 3", "'../../.env'", "'.env', '?'", "'/etc/passwd'", "{}", "{1, {2, {3}}}",
