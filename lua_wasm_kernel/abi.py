@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 
-ABI_VERSION = 3
+ABI_VERSION = 4
 IO_BUFFER_SIZE_BYTES = 64 * 1024
 WASM_PAGE_SIZE_BYTES = 64 * 1024
 MEMORY_SIZE_DEFAULT_BYTES = 2 * 1024 * 1024
@@ -103,5 +103,4 @@ IMPORTS = (
     "lw_ext_set",
     "lw_ext_len",
     "lw_ext_next",
-    "lw_ext_take",
 )
