@@ -98,7 +98,10 @@ class HostCalls:
             return self._error(str(e))
         except KeyboardInterrupt:
             # The Lua side sees the request and raises the interrupt.
-            self._request_interrupt()
+            try:
+                self._request_interrupt()
+            except Escalated:
+                pass  # the memory is locked: the eval is being stopped by force anyway
             return self._error(INTERRUPTED_MESSAGE)
         except BaseException as e:  # noqa: BLE001 -- an exception escaping a host function traps the VM
             log.exception("host function failed")

@@ -39,6 +39,10 @@ pub fn alloc(L: ?*lua.State, len: u32) ?[*]u8 {
     return heap().alloc(size);
 }
 
+pub fn free(p: [*]u8) void {
+    heap().free(p);
+}
+
 /// What one crossing owns: the bytes it sends (`out`) and a block for the
 /// host's reply (`in`). Lives in a userdata; freed by `release` or its __gc.
 pub const Box = struct {

@@ -7,7 +7,6 @@ const std = @import("std");
 /// would import about 30 WASI functions in ReleaseSafe and Debug builds;
 /// ReleaseFast and ReleaseSmall output is byte-identical either way.
 pub const panic = std.debug.no_panic;
-const assert = std.debug.assert;
 const limits = @import("limits.zig");
 const lua = @import("lua.zig");
 const c = lua.c;
@@ -52,7 +51,7 @@ export fn lw_init() i32 {
 /// Space for `len` bytes of input, a heap block that only lw_eval reads.
 /// Returns its address, or 0 when memory is short or an eval is running.
 export fn lw_input_reserve(len: u32) u32 {
-    if (eval_running) return 0;
+    if (state.L == null or eval_running) return 0;
     releaseInput();
     const p = crossing.alloc(state.L, len) orelse return 0;
     input_ptr = p;
@@ -63,8 +62,7 @@ export fn lw_input_reserve(len: u32) u32 {
 /// Runs the input as a cell: the first `name_len` bytes are the chunk name,
 /// the next `code_len` the code. Returns a status; the reply follows.
 export fn lw_eval(name_len: u32, code_len: u32) i32 {
-    assert(state.L != null);
-    if (eval_running) return @intFromEnum(Status.bad_input);
+    if (state.L == null or eval_running) return @intFromEnum(Status.bad_input);
     const ptr = input_ptr orelse return @intFromEnum(Status.bad_input);
     if (name_len > limits.chunk_name_size_max_bytes or @as(u64, name_len) + code_len != input_len)
         return @intFromEnum(Status.bad_input);
@@ -78,7 +76,7 @@ export fn lw_eval(name_len: u32, code_len: u32) i32 {
 }
 
 fn releaseInput() void {
-    if (input_ptr) |p| state.heap.free(p);
+    if (input_ptr) |p| crossing.free(p);
     input_ptr = null;
     input_len = 0;
 }
@@ -113,9 +111,10 @@ export fn lw_lua_count() u32 {
 }
 
 /// 0: full collection; 1: one incremental step (returns 1 if a cycle ended).
-/// -1 while an eval runs (a host function must not run finalizers under it).
+/// -1 before lw_init and while an eval runs (a host function must not run
+/// finalizers under it).
 export fn lw_gc(op: u32) i32 {
-    if (eval_running) return -1;
+    if (state.L == null or eval_running) return -1;
     return switch (op) {
         0 => c.lua_gc(state.L, c.LUA_GCCOLLECT),
         1 => c.lua_gc(state.L, c.LUA_GCSTEP, @as(c_int, 0)),
