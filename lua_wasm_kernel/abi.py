@@ -1,20 +1,28 @@
 """The Python mirror of the wasm ABI (src/main.zig, src/limits.zig, docs/ABI.md).
 
-Keep this file, the Zig constants and docs/ABI.md in step: tests/test_abi.py
-checks the numbers against the built module.
+The limits below mirror src/limits.zig, which owns them: the module exports
+their names and values (lw_limits), and tests/test_module.py checks every
+one against this file. The export list mirrors build.zig's `exports`, which
+owns it; the same test checks this list, the built module and docs/ABI.md.
 """
 from __future__ import annotations
 
 import enum
 
-ABI_VERSION = 4
+# src/limits.zig: each name is its Zig name in capitals.
+ABI_VERSION = 5
 IO_BUFFER_SIZE_BYTES = 64 * 1024
+STACK_SIZE_BYTES = 256 * 1024
 WASM_PAGE_SIZE_BYTES = 64 * 1024
-MEMORY_SIZE_DEFAULT_BYTES = 2 * 1024 * 1024
-CHUNK_NAME_SIZE_MAX_BYTES = 256
+SERIALIZE_DEPTH_MAX = 64
+SERIALIZE_ITEMS_MAX = 1_000_000
 HOST_CALL_NAME_SIZE_MAX_BYTES = 256
+CHUNK_NAME_SIZE_MAX_BYTES = 256
 EXT_TABLE_NAME_SIZE_MAX_BYTES = 256
 
+# Host-only: the kernel's default memory_limit (config.py); the engine takes
+# whatever memory the host gives it.
+MEMORY_SIZE_DEFAULT_BYTES = 2 * 1024 * 1024
 
 class Status(enum.IntEnum):
     """What an eval returns (error.zig: Status), plus host-only outcomes."""
@@ -91,6 +99,7 @@ EXPORTS = (
     "lw_lua_count",
     "lw_gc",
     "lw_interrupt_layout",
+    "lw_limits",
 )
 
 IMPORTS = (

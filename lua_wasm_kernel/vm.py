@@ -26,7 +26,7 @@ from .abi import Status, Stream
 from .interrupt import Escalated, InterruptWatcher
 from .ext_tables import ExtStore
 from .hostcall import HostCalls, HostFunction
-from .serializer import Reader
+from .serializer import FormatError, Reader
 from .wasm_call import ExportCall
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,24 @@ REBUILD_HINT = "rebuild it with `python hatch_build.py` in a source checkout, or
 
 class WasmModuleError(RuntimeError):
     """lua.wasm is missing, stale or unusable."""
+
+
+class MemoryAccessError(RuntimeError):
+    """The VM handed the host a pointer or length outside its linear memory.
+
+    Raised inside a host import, it traps the instance (the host rebuilds it):
+    a VM that does this has lost its own invariants and is not trusted again."""
+
+
+U32_MAX = 2**32 - 1
+# Offsets in lua_State and CallInfo are small (about 100 bytes on wasm32).
+STRUCT_OFFSET_MAX_BYTES = 1024
+# interrupt.Layout words that are addresses, with the bytes each must have room for.
+INTERRUPT_LAYOUT_ADDRESSES = {"signals_addr": 8, "current_thread_addr": 4, "output_pending_addr": 4}
+INTERRUPT_LAYOUT_OFFSETS = {
+    "off_hook": 4, "off_hookmask": 4, "off_basehookcount": 4, "off_hookcount": 4, "off_ci": 4,
+    "off_ci_trap": 4, "off_ci_previous": 4, "off_ci_callstatus": 2,
+}
 
 
 @dataclass
@@ -240,15 +258,32 @@ class LuaVM:
         version = self._call("lw_abi_version")
         if version != abi.ABI_VERSION:
             raise WasmModuleError(f"lua.wasm speaks ABI {version}, this host {abi.ABI_VERSION}: {REBUILD_HINT}")
-        assert self._call("lw_io_buffer_size") == abi.IO_BUFFER_SIZE_BYTES
+        io_size = self._call("lw_io_buffer_size")
+        if io_size != abi.IO_BUFFER_SIZE_BYTES:
+            raise WasmModuleError(f"lua.wasm has an IO buffer of {io_size} bytes, this host {abi.IO_BUFFER_SIZE_BYTES}: {REBUILD_HINT}")
         status = self._call("lw_init")
         if status != Status.OK:
             raise MemoryError(f"cannot create a Lua state in {self.memory_bytes} bytes (status {status})")
-        self.interrupt_layout = dict(
+        self.interrupt_layout = self._check_layout(dict(
             zip(abi.INTERRUPT_LAYOUT_FIELDS, self._read_u32s(self._call("lw_interrupt_layout"), len(abi.INTERRUPT_LAYOUT_FIELDS)))
-        )
+        ))
         self.watcher.attach(self._base, self.memory_bytes, self.interrupt_layout)
         self._run_init_scripts()
+
+    def _check_layout(self, layout: dict[str, int]) -> dict[str, int]:
+        """The interrupt layout, refused unless every word is plausible: the
+        watcher thread writes through it (docs/ABI.md, "Layout")."""
+        for name, size in INTERRUPT_LAYOUT_ADDRESSES.items():
+            addr = layout[name]
+            if addr == 0 or addr % 4 or addr + size > self.memory_bytes:
+                raise WasmModuleError(f"lua.wasm's interrupt layout has a bad {name} ({addr}): {REBUILD_HINT}")
+        for name, align in INTERRUPT_LAYOUT_OFFSETS.items():
+            offset = layout[name]
+            if offset % align or offset + align > STRUCT_OFFSET_MAX_BYTES:
+                raise WasmModuleError(f"lua.wasm's interrupt layout has a bad {name} ({offset}): {REBUILD_HINT}")
+        if layout["hook_fn"] == 0 or layout["hook_mask"] == 0 or layout["cist_c"] == 0 or layout["cist_c"] > 0xFFFF:
+            raise WasmModuleError(f"lua.wasm's interrupt layout is not usable ({layout}): {REBUILD_HINT}")
+        return layout
 
     def _run_init_scripts(self) -> None:
         """Host Lua (the kernel's helpers) runs in each new state, before any cell."""
@@ -289,19 +324,39 @@ class LuaVM:
     # hold the watcher's lock and refuse once it has protected the memory to
     # stop a runaway eval (touching it then would crash the process).
 
+    # Pointers and lengths come from wasm as i32: each is taken as an unsigned
+    # 32-bit value and the span checked against the memory's size, here, for
+    # every caller (host output, host calls, replies, ext, snapshots).
+
+    def span(self, ptr: int, length: int) -> tuple[int, int]:
+        """(ptr, length) as unsigned 32-bit values, if they lie inside linear
+        memory; else MemoryAccessError. Never an assert: gone under -O."""
+        for value in (ptr, length):
+            if not isinstance(value, int) or not -(2**31) <= value <= U32_MAX:
+                raise MemoryAccessError(f"{value!r} is not a 32-bit pointer or length")
+        ptr &= U32_MAX
+        length &= U32_MAX
+        if length > self.memory_bytes or ptr > self.memory_bytes - length:
+            raise MemoryAccessError(
+                f"the VM passed {length} bytes at {ptr}, outside its memory of {self.memory_bytes} bytes"
+            )
+        return ptr, length
+
     def read(self, ptr: int, length: int) -> bytes:
-        assert 0 <= ptr and ptr + length <= self.memory_bytes, (ptr, length)
+        ptr, length = self.span(ptr, length)
         with self.watcher.lock:
             if self.watcher.poisoned:
                 raise Escalated("the VM's memory is locked: the eval is being stopped by force")
             return ctypes.string_at(self._base + ptr, length)
 
     def write(self, ptr: int, data: bytes) -> None:
-        assert 0 < ptr and ptr + len(data) <= self.memory_bytes, (ptr, len(data))
+        ptr, length = self.span(ptr, len(data))
+        if ptr == 0 and length:
+            raise MemoryAccessError(f"the VM asked for {length} bytes at address 0")
         with self.watcher.lock:
             if self.watcher.poisoned:
                 raise Escalated("the VM's memory is locked: the eval is being stopped by force")
-            ctypes.memmove(self._base + ptr, data, len(data))
+            ctypes.memmove(self._base + ptr, data, length)
 
     # -- whole-VM images (snapshot.py)
 
@@ -329,6 +384,8 @@ class LuaVM:
 
     def _host_output(self, stream: int, ptr: int, length: int) -> None:
         data = self.read(ptr, length)
+        if stream not in (Stream.STDOUT, Stream.STDERR):
+            raise MemoryAccessError(f"the VM wrote output to stream {stream}, which does not exist")
         kind = Stream(stream)
         decoder = self._decoders.get(kind)
         if decoder is None:
@@ -408,9 +465,12 @@ class LuaVM:
                 self._on_output(kind, tail)
 
     def _reply(self, status: Status) -> EvalResult:
+        """The eval's reply (docs/ABI.md, "Reply"): checked as hostile bytes."""
         data = self.read(self._call("lw_reply_ptr"), self._call("lw_reply_len"))
         reader = Reader(data)
-        assert Status(reader.u32()) == status, "reply and status disagree"
+        replied = reader.u32()
+        if replied != status:
+            raise FormatError(f"the reply says status {replied}, the eval returned {int(status)}")
         if status != Status.OK:
             message = reader.bytes().decode("utf-8", "replace")
             traceback = reader.bytes().decode("utf-8", "replace")
@@ -419,7 +479,8 @@ class LuaVM:
         for _ in range(reader.u32()):
             result.values.append(reader.value())
             result.display.append(reader.bytes().decode("utf-8", "replace"))
-        assert reader.offset == len(data), "reply has trailing bytes"
+        if reader.offset != len(data):
+            raise FormatError(f"the reply has {len(data) - reader.offset} trailing bytes")
         return result
 
     # -- memory and GC

@@ -419,7 +419,7 @@ fn encodeTable(L: ?*lua.State, idx: c_int, buf: *Buffer, walk: *Walk) void {
     for (walk.tables[0..walk.depth]) |ancestor| {
         if (ancestor == ptr) refuse(L, walk, walk.depth, "a table that contains itself (a cycle; tables are stored by value)");
     }
-    if (walk.depth == walk.tables.len) refuse(L, walk, walk.depth, "tables nested more than 64 levels deep");
+    if (walk.depth == walk.tables.len) refuse(L, walk, walk.depth, std.fmt.comptimePrint("tables nested more than {d} levels deep", .{limits.serialize_depth_max}));
     if (c.lua_checkstack(L, 6) == 0) outOfMemory(L);
     walk.tables[walk.depth] = ptr;
     walk.depth += 1;

@@ -28,7 +28,7 @@ clock_t lw_clock(void);
 #define lua_getlocaledecpoint() '.'
 
 /* A smaller Lua stack, so deep recursion ends in "stack overflow" instead
-** of exhausting the 2 MB heap (mirrors limits.zig: lua_stack_slots_max). */
+** of exhausting the 2 MB heap. The one place this limit is set. */
 #undef LUAI_MAXSTACK
 #define LUAI_MAXSTACK 20000
 
@@ -37,6 +37,13 @@ clock_t lw_clock(void);
 #if defined(lcorolib_c)
 int lw_resume(lua_State *L, lua_State *from, int narg, int *nres);
 #define lua_resume(L, from, narg, nres) lw_resume((L), (from), (narg), (nres))
+#endif
+
+/* No binary chunks: ldo.c's call to the undumper raises a syntax error
+** instead (src/undump_refused.c), whatever the mode passed to load. The
+** prototype in lundump.h then declares our function. */
+#if defined(ldo_c)
+#define luaU_undump     lw_undump_refused
 #endif
 
 /* package (loadlib.c, compiled without LUA_USE_DLOPEN): require serves
