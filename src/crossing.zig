@@ -27,7 +27,10 @@ fn heap() *Tlsf {
 }
 
 /// lgc.c: a full collection; an emergency one runs no finalizers and raises
-/// nothing (Lua's allocator runs it when an allocation fails).
+/// nothing. Lua's allocator runs it when an allocation fails anywhere our C
+/// functions run (inside finalizers too, and while the state closes); its
+/// two exceptions (a state still being built, a GC step's own work) never
+/// call into our code, so calling it here is what Lua would do at this point.
 extern fn luaC_fullgc(L: ?*lua.State, isemergency: c_int) void;
 
 /// `len` bytes from the heap, with an emergency collection when it is short
