@@ -302,7 +302,7 @@ class ExtStore:
             if name in callbacks:
                 _unchecked.define(linker, name, functype, callbacks[name])
             else:
-                linker.define_func("env", name, functype, _checked(name, functions[name], results == [_I64]))
+                linker.define_func("env", name, functype, _checked(name, functions[name]))
         self.fast_imports = bool(callbacks)
 
 
@@ -316,7 +316,7 @@ _SIGNATURES = {
 }
 
 
-def _checked(name: str, fn: Callable[..., int], result_is_i64: bool) -> Callable[..., int]:
+def _checked(name: str, fn: Callable[..., int]) -> Callable[..., int]:
     """The slow path's wrapper: wasmtime-py passes i32 arguments signed, so they
     are masked to u32 as the unchecked path does, and no exception reaches wasmtime."""
     def call(*args: int) -> int:

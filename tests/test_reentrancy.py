@@ -230,16 +230,16 @@ def test_external_table_imports_check_every_range(vm: LuaVM) -> None:
     table_id = vm.ext.open("c")
     for name in ("lw_ext_get", "lw_ext_set", "lw_ext_next"):
         # The slow path's wrapper: wasmtime-py hands i32 arguments over signed.
-        for fn in (functions[name], ext_tables._checked(name, functions[name], False)):
+        for fn in (functions[name], ext_tables._checked(name, functions[name])):
             assert fn(table_id, size - 2, 8, 0, 0) == FAILED
             assert fn(table_id, 0, 0, size - 2, 8) == FAILED
             assert fn(table_id, 0xFFFF_FFF0, 32, 0, 0) == FAILED
-        assert ext_tables._checked(name, functions[name], False)(table_id, -16, 32, 0, 0) == FAILED
+        assert ext_tables._checked(name, functions[name])(table_id, -16, 32, 0, 0) == FAILED
 
     def raises(*args: int) -> int:
         raise RuntimeError("a bug in an import")
 
-    assert ext_tables._checked("lw_ext_get", raises, False)(1, 2, 3, 4, 5) == FAILED
+    assert ext_tables._checked("lw_ext_get", raises)(1, 2, 3, 4, 5) == FAILED
 
 
 # -------------------------------------------------------------- through the kernel
