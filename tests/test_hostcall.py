@@ -323,20 +323,29 @@ def test_display_clear_and_page(vm: LuaVM, shown) -> None:
     assert display.payloads == [{"source": "page", "data": {"text/plain": "long text"}, "start": 0}]
 
 
-def test_help_pages_a_description(vm: LuaVM, shown) -> None:
-    display, _ = shown
+def test_help_pages_a_description(introspect_vm: LuaVM) -> None:
+    """help(x) pages inspect.py's text (test_kernel_display.py checks it equals Shift-Tab's)."""
+    vm = introspect_vm  # the kernel's Lua helpers, which help uses, are loaded
+    display = Display(lambda msg_type, content: None)
+    display.register(vm)
+    display.begin()
     assert vm.eval("help(string.format)").ok
     text = display.payloads[-1]["data"]["text/plain"]
-    assert "string.format: built-in function" in text
+    assert text.startswith("string.format (formatstring, ···)\n\n")
     assert "manual.html#pdf-string.format" in text
-    assert vm.eval("function greet(name, ...) end help(greet)").ok
-    assert "function greet(name, ...)" in display.payloads[-1]["data"]["text/plain"]
+    assert vm.eval("function greet(name, ...) end help(greet)", "[cell 2]").ok
+    assert display.payloads[-1]["data"]["text/plain"] == "function greet(name, ...)\nDefined at [cell 2]:1"
     assert vm.eval("help('table.concat')").ok
     assert "pdf-table.concat" in display.payloads[-1]["data"]["text/plain"]
     assert vm.eval("help({1, 2, x = 3})").ok
-    assert "2 array items, 1 other fields" in display.payloads[-1]["data"]["text/plain"]
+    assert display.payloads[-1]["data"]["text/plain"] == "Type:  table\nValue: {1, 2, x = 3}"
     assert vm.eval("help()").ok
     assert "display.html" in display.payloads[-1]["data"]["text/plain"]
+
+
+def test_help_without_the_kernels_helpers_is_a_clear_error(vm: LuaVM, shown) -> None:
+    r = vm.eval("help(print)")
+    assert r.status == Status.RUNTIME_ERROR and "help: the kernel's introspection helpers are not loaded" in r.error
 
 
 def test_display_of_any_value(vm: LuaVM, shown) -> None:
