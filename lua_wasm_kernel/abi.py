@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 
 # src/limits.zig: each name is its Zig name in capitals.
-ABI_VERSION = 5
+ABI_VERSION = 6
 IO_BUFFER_SIZE_BYTES = 64 * 1024
 STACK_SIZE_BYTES = 256 * 1024
 WASM_PAGE_SIZE_BYTES = 64 * 1024
@@ -138,7 +138,6 @@ IMPORTS = (
     "lw_ext_set",
     "lw_ext_len",
     "lw_ext_next",
-    "lw_ext_take",
     "lw_file_open",
     "lw_file_read",
     "lw_file_write",

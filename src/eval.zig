@@ -135,6 +135,9 @@ const Parts = struct {
 };
 
 /// Reply: status 0, u32 count, then each value and its display text.
+/// render runs Lua (finalizers, host calls, ext reads) between appends; none
+/// of them touches state.reply: only this file writes it, lw_eval refuses to
+/// nest, and crossings keep their bytes in their own Boxes (crossing.zig).
 fn replyValues(L: ?*lua.State, first: c_int, count: c_int) error{OutOfMemory}!void {
     const reply = &state.reply;
     try reply.appendU32(@intCast(@intFromEnum(Status.ok)));

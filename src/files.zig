@@ -552,7 +552,7 @@ fn stdinLine(f: *File, keep_empty: bool) bool {
     // Without room the reply stays with the host, which drops it at its next call.
     if (!reserve(f, @max(len + 1, limits.file_buffer_size_bytes)))
         lua.raise(L, "not enough memory for a line of input");
-    ffi.hostTake(f.buffer[0..len]);
+    if (!ffi.hostTake(f.buffer[0..len])) lua.raise(L, "io.read: the host refused to hand over the input");
     if (interrupt.requested()) {
         interrupt.arm(L);
         lua.raise(L, "interrupted!");
@@ -598,8 +598,7 @@ fn inputEpoch() ?i64 {
     const result = ffi.hostCall(input_epoch_function, &no_args);
     if (result != 9) return null; // the host drops an unread reply at its next call
     var reply: [9]u8 = undefined;
-    ffi.hostTake(&reply);
-    if (reply[0] != 0x02) return null;
+    if (!ffi.hostTake(&reply) or reply[0] != 0x02) return null;
     return std.mem.readInt(i64, reply[1..9], .little);
 }
 

@@ -55,7 +55,7 @@ def test_the_slow_path_works_too(runtime, monkeypatch) -> None:
 
 def test_a_reset_reuses_the_import_callbacks(vm: LuaVM) -> None:
     callbacks = vm._ext_imports[2]
-    assert len(callbacks) == 5
+    assert set(callbacks) == {"lw_ext_get", "lw_ext_set", "lw_ext_len", "lw_ext_next"}
     vm.reset()
     assert vm._ext_imports[2] is callbacks
     assert ok(vm, "ext.table('r').x = 1 return ext.table('r').x") == [1]
