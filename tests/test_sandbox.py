@@ -254,3 +254,24 @@ def test_an_implausible_interrupt_layout_is_refused(vm: LuaVM, field: str, value
 def _lua(text: str) -> str:
     """A Lua string literal for `text` (decimal escapes for anything unusual)."""
     return '"' + "".join(c if c.isalnum() or c in "./_~ -" else f"\\{ord(c):03d}" for c in text) + '"'
+
+
+def test_the_engines_eval_cannot_be_called_from_lua(sandbox: LuaVM) -> None:
+    """The C function at the bottom of every cell's stack (eval.zig's
+    protectedEval) is reachable through debug.getinfo; called from Lua with
+    a forged or even the genuine argument, it refuses, and the VM is whole."""
+    sandbox.eval("kept = 41")
+    r = sandbox.eval("""
+local level, bottom = 1, nil
+while debug.getinfo(level, "f") do bottom = debug.getinfo(level, "f").func; level = level + 1 end
+local genuine = select(2, debug.getlocal(level - 1, 1))
+local results = {}
+for _, arg in ipairs({io.stdout, genuine or false, "x"}) do
+  results[#results + 1] = tostring(select(2, pcall(bottom, arg)))
+end
+return table.concat(results, "\\n")
+""")
+    assert r.ok, r.error
+    lines = r.values[0].splitlines()
+    assert len(lines) == 3 and all("cannot be called from Lua" in line for line in lines), lines
+    assert sandbox.eval("return kept + 1").values == [42]
