@@ -407,3 +407,20 @@ def test_mutated_binary_chunks_are_refused(data: bytes, flips: list[int]) -> Non
     loaded = vm.eval(f'local f, err = load("{literal}") return f == nil, err')
     assert loaded.ok and loaded.values[0] is True, loaded.values
     _check_alive(vm, "a binary chunk")
+
+
+# string.dump(function() return 42 end, true) from this engine: a valid chunk.
+VALID_CHUNK = bytes.fromhex(
+    "1b4c7561540019930d0a1a0a04080878560000000000000000000000287740008081810000028301801480480002004700010080808080808080"
+)
+
+
+def test_a_valid_binary_chunk_is_refused_by_load_and_as_a_cell() -> None:
+    """Depends on issue 7 item 8: today load() runs it and returns 42."""
+    vm = _shared_vm()
+    assert vm.eval(VALID_CHUNK).status == Status.SYNTAX_ERROR
+    literal = "".join(f"\\{b}" for b in VALID_CHUNK)
+    for loader in (f'load("{literal}")', f'load("{literal}", "x", "b")', f'load("{literal}", "x", "bt")'):
+        result = vm.eval(f"local f, err = {loader} return f == nil, err")
+        assert result.ok and result.values[0] is True, (loader, result.values)
+    _check_alive(vm, "a valid binary chunk")
