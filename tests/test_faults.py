@@ -23,7 +23,6 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 import tracemalloc
 import zlib
 from pathlib import Path
@@ -122,7 +121,7 @@ def _results(messages: list[dict]) -> list[str]:
 
 
 @pytest.fixture
-def read_only_dir(tmp_path: Path) -> Iterator[tuple[Path, callable]]:
+def read_only_dir(tmp_path: Path) -> Iterator[tuple[Path, Callable[[], Callable[[], object]]]]:
     """A folder and a function that makes it read-only (returns one that undoes it)."""
     mount = tmp_path / "mnt"
     mount.mkdir()
@@ -333,8 +332,7 @@ def test_corrupt_and_hostile_snapshots_are_refused_and_the_state_is_kept(tmp_pat
 
 
 MUTATED_IMAGE_SCRIPT = r"""
-import random, sys, zlib
-from lua_wasm_kernel import snapshot
+import random, sys
 from lua_wasm_kernel.vm import LuaVM
 vm = LuaVM()
 vm.eval("t = {} for i = 1, 1000 do t[i] = {i, tostring(i)} end f = function(x) return #t + x end")

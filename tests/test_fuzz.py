@@ -24,7 +24,6 @@ import os
 import random
 import re
 import struct
-import threading
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -337,18 +336,9 @@ def _mutate(rng: random.Random, source: bytes) -> bytes:
     return bytes(window)
 
 
-def _lua_case(vm: LuaVM, code: bytes) -> None:
-    done = threading.Event()
-
-    def stop_if_still_running() -> None:
-        if not done.wait(LUA_CASE_SECONDS):
-            vm.interrupt()
-
-    threading.Thread(target=stop_if_still_running, daemon=True).start()
-    try:
+def _lua_case(vm: LuaVM, code: bytes, interrupt_after) -> None:
+    with interrupt_after(vm, LUA_CASE_SECONDS):
         result = vm.eval(code, on_output=lambda stream, text: None)
-    finally:
-        done.set()
     # A trap must roll back and say so (issue 7 item 5); an ordinary error is fine.
     if result.status == Status.TRAPPED:
         assert result.error and "roll" in result.error, result.error
@@ -359,10 +349,10 @@ def _lua_case(vm: LuaVM, code: bytes) -> None:
     _check_alive(vm, f"the mutated chunk {code[:200]!r}")
 
 
-def _lua_body(lua_corpus: list[bytes], seed: int) -> None:
+def _lua_body(lua_corpus: list[bytes], seed: int, interrupt_after) -> None:
     rng = random.Random(seed)
     vm = _lua_vm()
-    _lua_case(vm, _mutate(rng, rng.choice(lua_corpus)))
+    _lua_case(vm, _mutate(rng, rng.choice(lua_corpus)), interrupt_after)
 
 
 _lua_holder: list[LuaVM] = []
@@ -379,16 +369,16 @@ def _lua_vm() -> LuaVM:
 
 @_settings(DEFAULT_EXAMPLES["lua"])
 @given(seed=st.integers(0, 2**32 - 1))
-def test_mutated_official_tests_never_kill_the_vm(lua_corpus: list[bytes], seed: int) -> None:
-    """Depends on issue 7 items 2, 3 and 5 (a finalizer during parsing, a trap must roll back)."""
-    _lua_body(lua_corpus, seed)
+def test_mutated_official_tests_never_kill_the_vm(lua_corpus: list[bytes], seed: int, interrupt_after) -> None:
+    """A trap must roll back (issue 7 item 5) if a case ever causes one."""
+    _lua_body(lua_corpus, seed, interrupt_after)
 
 
 @pytest.mark.slow
 @_settings(FULL_EXAMPLES)
 @given(seed=st.integers(0, 2**32 - 1))
-def test_mutated_official_tests_never_kill_the_vm_full(lua_corpus: list[bytes], seed: int) -> None:
-    _lua_body(lua_corpus, seed)
+def test_mutated_official_tests_never_kill_the_vm_full(lua_corpus: list[bytes], seed: int, interrupt_after) -> None:
+    _lua_body(lua_corpus, seed, interrupt_after)
 
 
 @_settings(DEFAULT_EXAMPLES["engine"])

@@ -11,7 +11,6 @@ bytes in code and output neither crash nor truncate anything.
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -74,24 +73,23 @@ def test_out_of_memory_says_where(vm: LuaVM) -> None:
     assert "[cell 7]:2" in text, text
 
 
+# Lua's string table and caches keep their grown sizes for a while: some KiB,
+# where the garbage of one failed cell is hundreds of KiB.
+OOM_LEFT_OVER_MAX_BYTES = 64 * 1024
+
+
 def test_out_of_memory_in_a_loop_of_cells_leaks_nothing(vm: LuaVM) -> None:
     assert vm.eval("kept = 'here'").ok
     vm.gc()
     before = vm.memory_stats().lua_bytes
-    for shape in OOM_SHAPES.values():
-        _eval_oom(vm, shape)
+    for _ in range(3):
+        for shape in OOM_SHAPES.values():
+            _eval_oom(vm, shape)
+    vm.gc()
     vm.gc()
     after = vm.memory_stats().lua_bytes
-    assert after - before < 16 * 1024, f"{after - before} bytes of Lua memory stayed after the failed cells"
+    assert after - before < OOM_LEFT_OVER_MAX_BYTES, f"{after - before} bytes of Lua memory stayed after the failed cells"
     assert vm.eval("return kept").values == ["here"]
-
-
-def test_deep_recursion_is_a_clear_error_and_the_vm_goes_on(vm: LuaVM) -> None:
-    assert vm.eval("kept = 'k'").ok
-    result = vm.eval("local function f(n) local a, b, c = {}, {}, {} return f(n + 1) + 1 end f(1)")
-    assert result.status in (Status.RUNTIME_ERROR, Status.OUT_OF_MEMORY), (result.status, result.error)
-    assert "stack overflow" in (result.error or "") or result.status == Status.OUT_OF_MEMORY, result.error
-    assert vm.eval("return kept").values == ["k"]
 
 
 # -- cells larger than the IO buffer
@@ -156,29 +154,19 @@ def limits_kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Ke
         yield pair
 
 
-def _status(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM of a process, in bytes (/proc/<pid>/status)."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            fields[name] = int(value.split()[0]) * 1024
-    return fields
-
-
 def _expected_output() -> bytes:
     return b"".join(b"line %09d " % i + b"x" * 54 + b"\n" for i in range(1, OUTPUT_LINE_COUNT + 1))
 
 
-def test_over_10_mb_of_output_streams_whole_with_bounded_memory(limits_kernel) -> None:
+def test_over_10_mb_of_output_streams_whole_with_bounded_memory(limits_kernel, process_memory) -> None:
     km, kc = limits_kernel
     pid = km.provisioner.process.pid  # type: ignore[union-attr]
     run(kc, "warm = ('%d'):format(1)")
-    before = _status(pid)
+    before = process_memory(pid)
     code = (f'local pad = string.rep("x", 54) for i = 1, {OUTPUT_LINE_COUNT} do '
             'io.write(("line %09d "):format(i), pad, "\\n") end return "done"')
     reply, messages = run(kc, code)
-    after = _status(pid)
+    after = process_memory(pid)
     assert reply["content"]["status"] == "ok", reply["content"]
     text = stream_text(messages, "stdout").encode()
     expected = _expected_output()

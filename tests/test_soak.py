@@ -18,7 +18,6 @@ import os
 import random
 import tempfile
 import time
-from pathlib import Path
 
 import pytest
 from jupyter_client.blocking.client import BlockingKernelClient
@@ -56,13 +55,6 @@ def _cell(i: int, rng: random.Random) -> tuple[str, str, str | None]:
     if kind == 6:
         return 'local s = string.rep("x", 1 << 30)', "error", "memory"
     return f"local n = {i} " + "local v = 'item' " * 20 + "return n", "ok", None
-
-
-def _rss(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
 
 
 def _vm_used(kc: BlockingKernelClient) -> int:
@@ -112,7 +104,7 @@ def _interrupted(km: KernelManager, kc: BlockingKernelClient) -> None:
     drain(kc)
 
 
-def soak(count: int, seed: int = 1) -> dict[str, int]:
+def soak(count: int, process_memory, seed: int = 1) -> dict[str, int]:
     rng = random.Random(seed)
     numbers: dict[str, int] = {"cells": count}
     with tempfile.TemporaryDirectory() as folder, kernel(LUA_WASM_CHECKPOINT_DIR=folder) as (km, kc):
@@ -123,7 +115,7 @@ def soak(count: int, seed: int = 1) -> dict[str, int]:
         interrupts = 0
         while done < count:
             if done >= warm_up_at and "rss_warm" not in numbers:
-                numbers["rss_warm"] = _rss(pid)
+                numbers["rss_warm"] = process_memory(pid)["VmRSS"]
                 numbers["vm_used_warm"] = _vm_used(kc)
             size = min(BATCH, count - done)
             _batch(kc, [_cell(done + k, rng) for k in range(size)])
@@ -133,7 +125,7 @@ def soak(count: int, seed: int = 1) -> dict[str, int]:
                 interrupts += 1
                 done += 1
         numbers["interrupts"] = interrupts
-        numbers["rss_end"] = _rss(pid)
+        numbers["rss_end"] = process_memory(pid)["VmRSS"]
         numbers["vm_used_end"] = _vm_used(kc)
         reply, messages = run(kc, "return untouched")
         assert [m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "execute_result"] == ["kept"]
@@ -148,10 +140,10 @@ def _check_flat(numbers: dict[str, int]) -> None:
     assert used < VM_USED_GROWTH_MAX_BYTES, f"the VM's memory after a full collection grew by {used} bytes: {numbers}"
 
 
-def test_soak_a_few_hundred_mixed_cells() -> None:
-    _check_flat(soak(SOAK_CELLS))
+def test_soak_a_few_hundred_mixed_cells(process_memory) -> None:
+    _check_flat(soak(SOAK_CELLS, process_memory))
 
 
 @pytest.mark.slow
-def test_soak_ten_thousand_mixed_cells() -> None:
-    _check_flat(soak(SOAK_CELLS_FULL))
+def test_soak_ten_thousand_mixed_cells(process_memory) -> None:
+    _check_flat(soak(SOAK_CELLS_FULL, process_memory))
