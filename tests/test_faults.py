@@ -66,8 +66,10 @@ def _load_state(folder: Path) -> tuple[int, list[str]]:
     return gen, warnings
 
 
-def _kill_round(checkpoints: Path, rng: random.Random) -> None:
+def _kill_round(checkpoints: Path, rng: random.Random) -> bool:
+    """One kernel killed while it writes; True if the kill caught a file half-written."""
     folder = store_folder(str(checkpoints), environ={})
+    temps_before = set(folder.glob(".*.tmp")) if folder.exists() else set()
     on_disk_before, _ = _load_state(folder)
     with kernel(LUA_WASM_CHECKPOINT_DIR=str(checkpoints)) as (km, kc):
         reply, messages = run(kc, 'return ext.table("big").gen or 0')
@@ -99,19 +101,20 @@ def _kill_round(checkpoints: Path, rng: random.Random) -> None:
     gen, warnings = _load_state(folder)
     assert warnings == [], warnings
     assert on_disk_before + acked <= gen <= on_disk_before + acked + 1, (on_disk_before, acked, gen)
+    return bool(set(folder.glob(".*.tmp")) - temps_before)
 
 
 def test_kill_during_persistence_leaves_the_last_complete_state(tmp_path: Path) -> None:
     rng = random.Random(7)
-    for _ in range(KILL_ROUNDS):
-        _kill_round(tmp_path, rng)
+    mid_write = sum(_kill_round(tmp_path, rng) for _ in range(KILL_ROUNDS))
+    print(f"{KILL_ROUNDS} kills, {mid_write} in the middle of writing a file")
 
 
 @pytest.mark.slow
 def test_kill_during_persistence_leaves_the_last_complete_state_50_times(tmp_path: Path) -> None:
     rng = random.Random(int(os.environ.get("LUA_WASM_FAULT_SEED", "50")))
-    for _ in range(KILL_ROUNDS_FULL):
-        _kill_round(tmp_path, rng)
+    mid_write = sum(_kill_round(tmp_path, rng) for _ in range(KILL_ROUNDS_FULL))
+    print(f"{KILL_ROUNDS_FULL} kills, {mid_write} in the middle of writing a file")
 
 
 # -- unwritable and full folders
