@@ -59,14 +59,6 @@ def test_out_of_memory_shapes_keep_the_vm_and_its_globals(vm: LuaVM, shape: str)
     assert result.values == [20000, 300000]
 
 
-@pytest.mark.parametrize("shape", ["string.rep", "big table"])
-def test_out_of_memory_names_the_limit_and_how_to_raise_it(vm: LuaVM, shape: str) -> None:
-    """Depends on issue 7 item 6: today the message is only 'not enough memory'."""
-    text = _eval_oom(vm, OOM_SHAPES[shape])
-    assert "2 MiB" in text or str(MEMORY_SIZE_DEFAULT_BYTES) in text, text
-    assert "memory_limit" in text and "LUA_WASM_MEMORY_LIMIT" in text, text
-
-
 def test_out_of_memory_says_where(vm: LuaVM) -> None:
     """Depends on issue 7 item 6: the cell and line where Lua can know it."""
     text = _eval_oom(vm, "local t = {}\nfor i = 1, 1e8 do t[i] = {} end", "=[cell 7]")
@@ -183,16 +175,20 @@ def test_over_10_mb_of_output_streams_whole_with_bounded_memory(limits_kernel, p
     assert [m["content"]["data"]["text/plain"] for m in results] == ["done"]
 
 
-def test_out_of_memory_in_the_kernel_names_the_limit(limits_kernel) -> None:
-    """Depends on issue 7 item 6."""
+@pytest.mark.parametrize("shape", ["string.rep", "big table", "many closures"])
+def test_out_of_memory_in_the_kernel_names_the_limit_and_how_to_raise_it(limits_kernel, shape: str) -> None:
+    """Depends on issue 7 item 6: today the message is only 'not enough memory'."""
     _, kc = limits_kernel
     run(kc, "kept_k = 'k'")
-    reply, messages = run(kc, OOM_SHAPES["string.rep"])
+    reply, messages = run(kc, OOM_SHAPES[shape])
     content = reply["content"]
     assert content["status"] == "error" and content["ename"] == "MemoryError", content
-    assert "memory_limit" in content["evalue"] and "LUA_WASM_MEMORY_LIMIT" in content["evalue"], content["evalue"]
+    text = content["evalue"]
+    assert "2 MiB" in text or str(MEMORY_SIZE_DEFAULT_BYTES) in text, text
+    assert "memory_limit" in text and "LUA_WASM_MEMORY_LIMIT" in text, text
     reply, messages = run(kc, "return kept_k")
     assert reply["content"]["status"] == "ok"
+    assert [m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "execute_result"] == ["k"]
 
 
 def test_nul_and_invalid_utf8_through_the_kernel(limits_kernel) -> None:
