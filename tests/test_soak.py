@@ -18,6 +18,7 @@ import os
 import random
 import tempfile
 import time
+from queue import Empty
 
 import pytest
 from jupyter_client.blocking.client import BlockingKernelClient
@@ -96,9 +97,15 @@ def _interrupted(km: KernelManager, kc: BlockingKernelClient) -> None:
         msg = kc.get_iopub_msg(timeout=TIMEOUT)
         if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "execute_input":
             break
-    time.sleep(0.05)
-    km.interrupt_kernel()
-    reply = kc.get_shell_msg(timeout=TIMEOUT)
+    # An interrupt that lands before the loop starts does nothing: send again until the reply comes.
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        km.interrupt_kernel()
+        try:
+            reply = kc.get_shell_msg(timeout=0.2)
+            break
+        except Empty:
+            assert time.monotonic() < deadline, "no reply to an interrupted cell"
     assert reply["parent_header"]["msg_id"] == msg_id
     assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt", reply["content"]
     drain(kc)
