@@ -16,7 +16,7 @@ Case counts: the default run tries DEFAULT_EXAMPLES per test (a few seconds
 each); the `slow` variants try LUA_WASM_FUZZ_EXAMPLES (default
 FULL_EXAMPLES_DEFAULT). The full run, as documented in docs/RELIABILITY.md:
 
-    LUA_WASM_FUZZ_EXAMPLES=20000 python -m pytest tests/test_fuzz.py -m slow -p no:cacheprovider
+    LUA_WASM_FUZZ_EXAMPLES=20000 python -m pytest tests/test_fuzz.py -m slow
 """
 from __future__ import annotations
 
