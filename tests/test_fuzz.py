@@ -8,8 +8,9 @@
   cell that reads them gets a value or a Lua error; the VM never traps and a
   global it never touched survives.
 - Mutated Lua: windows of the official test files (Lua 5.4.8's testes/,
-  fetched by hatch_build.py) mutated byte- and token-wise, run as cells. The
-  VM never dies (a trap rolls back, and says so) and an untouched global
+  fetched by hatch_build.py) mutated byte- and token-wise, run as cells in
+  one VM and through one real kernel. The VM never dies (a trap rolls back,
+  and says so), every cell gets its reply, and an untouched global
   survives; a cell that runs too long is interrupted.
 
 Case counts: the default run tries DEFAULT_EXAMPLES per test (a few seconds
@@ -24,8 +25,10 @@ import os
 import random
 import re
 import struct
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+from queue import Empty
 from types import SimpleNamespace
 from typing import Any, Callable, Iterator
 
@@ -33,6 +36,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kernel_client import drain, kernel, run
 from lua_wasm_kernel import hostcall, serializer
 from lua_wasm_kernel.abi import Status, Tag
 from lua_wasm_kernel.serializer import FormatError, decode, encode
@@ -429,3 +433,50 @@ def test_a_valid_binary_chunk_is_refused_by_load_and_as_a_cell() -> None:
         result = vm.eval(f"local f, err = {loader} return f == nil, err")
         assert result.ok and result.values[0] is True, (loader, result.values)
     _check_alive(vm, "a valid binary chunk")
+
+
+# -- mutated Lua through the real kernel: every cell answered, the kernel alive
+
+KERNEL_LUA_CASES = 60
+KERNEL_LUA_CASES_FULL = 1000
+
+
+def _kernel_lua_cases(lua_corpus: list[bytes], count: int, seed: int) -> None:
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory() as folder, kernel(LUA_WASM_CHECKPOINT_DIR=folder) as (km, kc):
+        run(kc, f"{SENTINEL} = {SENTINEL_VALUE!r}")
+        for case in range(count):
+            code = _mutate(rng, rng.choice(lua_corpus)).decode("utf-8", "replace")
+            msg_id = kc.execute(code, stop_on_error=False)
+            waited = 0.0
+            while True:  # a cell still running after LUA_CASE_SECONDS is interrupted, again until it answers
+                try:
+                    reply = kc.get_shell_msg(timeout=0.2)
+                except Empty:
+                    waited += 0.2
+                    assert km.is_alive(), f"the kernel died on case {case}: {code[:300]!r}"
+                    if waited >= LUA_CASE_SECONDS:
+                        km.interrupt_kernel()
+                    continue
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    break
+            assert reply["content"]["status"] in ("ok", "error"), reply["content"]
+            drain(kc)
+            reply, messages = run(kc, "if debug and debug.sethook then debug.sethook() end "
+                                      f"collectgarbage('restart') setmetatable(_G, nil) return {SENTINEL}")
+            assert reply["content"]["status"] == "ok", (code[:300], reply["content"])
+            got = [m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "execute_result"]
+            if _may_reach_globals(code.encode()):
+                run(kc, f"{SENTINEL} = {SENTINEL_VALUE!r}")
+            else:
+                assert got == [SENTINEL_VALUE], f"after case {case} ({code[:300]!r}) the untouched global is {got}"
+
+
+def test_mutated_official_tests_through_the_kernel(lua_corpus: list[bytes]) -> None:
+    """Every mutated cell gets its reply and the kernel lives (issue 7 items 2 and 4)."""
+    _kernel_lua_cases(lua_corpus, KERNEL_LUA_CASES, seed=1)
+
+
+@pytest.mark.slow
+def test_mutated_official_tests_through_the_kernel_full(lua_corpus: list[bytes]) -> None:
+    _kernel_lua_cases(lua_corpus, KERNEL_LUA_CASES_FULL, seed=int(os.environ.get("LUA_WASM_FUZZ_SEED", "2")))
