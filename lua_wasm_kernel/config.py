@@ -15,12 +15,14 @@ from traitlets.config import Configurable
 
 from .abi import MEMORY_SIZE_DEFAULT_BYTES, WASM_PAGE_SIZE_BYTES
 from .interrupt import ESCALATE_AFTER_SECONDS
+from .vm import ROLLBACK_MEMORY_SIZE_MAX_BYTES
 
 ENV_MEMORY_LIMIT = "LUA_WASM_MEMORY_LIMIT"
 ENV_CHECKPOINT_DIR = "LUA_WASM_CHECKPOINT_DIR"
 ENV_RESTORE_SNAPSHOT = "LUA_WASM_RESTORE_SNAPSHOT"
 ENV_INTERRUPT_ESCALATION_DELAY = "LUA_WASM_INTERRUPT_ESCALATION_DELAY"
 ENV_HISTORY_FILE = "LUA_WASM_HISTORY_FILE"
+ENV_ROLLBACK_MEMORY_MAX = "LUA_WASM_ROLLBACK_MEMORY_MAX"
 
 INTERRUPT_ESCALATION_DELAY_DEFAULT_SECONDS = ESCALATE_AFTER_SECONDS
 
@@ -49,6 +51,14 @@ class KernelSettings(Configurable):
         config=True,
         help=f"Bytes of linear memory of the Lua VM, a multiple of 64 KiB (env {ENV_MEMORY_LIMIT}, "
         "which also takes 2048K or 16M).",
+    )
+    rollback_memory_max = Int(
+        ROLLBACK_MEMORY_SIZE_MAX_BYTES,
+        config=True,
+        help="Largest memory_limit for which the kernel copies the VM's memory as each cell "
+        "starts, so that a cell stopped by force or trapped rolls back to the state before it "
+        f"(env {ENV_ROLLBACK_MEMORY_MAX}, which also takes 64M; 0 turns it off). The copy costs "
+        "about 0.1 ms per MiB per cell; above this size such a cell resets the Lua state.",
     )
     checkpoint_dir = Unicode(
         config=True,
@@ -89,6 +99,16 @@ class KernelSettings(Configurable):
         if value <= 0 or value % WASM_PAGE_SIZE_BYTES:
             raise TraitError(f"memory_limit must be a positive multiple of 64 KiB, got {value}")
         return value
+
+    @default("rollback_memory_max")
+    def _rollback_memory_max_default(self) -> int:
+        value = _env(ENV_ROLLBACK_MEMORY_MAX)
+        if value is None:
+            return ROLLBACK_MEMORY_SIZE_MAX_BYTES
+        try:
+            return parse_bytes(value)
+        except ValueError as e:
+            raise TraitError(f"{ENV_ROLLBACK_MEMORY_MAX}: {e}") from None
 
     @default("checkpoint_dir")
     def _checkpoint_dir_default(self) -> str:

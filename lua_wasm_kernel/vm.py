@@ -37,8 +37,21 @@ WASM_PATH = Path(__file__).with_name("lua.wasm")
 REBUILD_HINT = "rebuild it with `python hatch_build.py` in a source checkout, or reinstall with `pip install .`"
 
 
+# The per-cell copy of linear memory that a trap rolls back to is taken only
+# up to this memory size: about 0.17 ms per cell at 2 MiB, 7 ms at 64 MiB
+# (benchmarks/bench_rollback.py, docs/BENCHMARKS.md). Above it a trap resets.
+ROLLBACK_MEMORY_SIZE_MAX_BYTES = 64 * 1024 * 1024
+
+ROLLED_BACK = "the Lua state was rolled back to before this cell; external tables are not rolled back"
+
+
 class WasmModuleError(RuntimeError):
     """lua.wasm is missing, stale or unusable."""
+
+
+class EvalAborted(RuntimeError):
+    """A host callback raised during an eval (its exception is the __cause__);
+    the VM's state was rolled back or reset, as the message says."""
 
 
 @dataclass
@@ -50,6 +63,7 @@ class EvalResult:
     display: list[str] = field(default_factory=list)
     error: str | None = None
     traceback: str | None = None
+    ename: str | None = None  # overrides the name the kernel derives from `status`
 
     @property
     def ok(self) -> bool:
@@ -189,6 +203,7 @@ class LuaVM:
         memory_bytes: int = abi.MEMORY_SIZE_DEFAULT_BYTES,
         runtime: Runtime | None = None,
         init_scripts: Sequence[tuple[str, str]] = (),
+        rollback_bytes_max: int = ROLLBACK_MEMORY_SIZE_MAX_BYTES,
     ) -> None:
         self.runtime = runtime or Runtime()
         # (chunk name, Lua code) pairs run in every new Lua state: the kernel's helpers.
@@ -200,6 +215,10 @@ class LuaVM:
                 f"memory size must be a multiple of 64 KiB and at least {floor} bytes, got {memory_bytes}"
             )
         self.memory_bytes = memory_bytes
+        # The memory as the running cell started (a trap rolls back to it), or
+        # None when memory_bytes is above rollback_bytes_max (a trap resets).
+        self._rollback: bytearray | None = bytearray(memory_bytes) if memory_bytes <= rollback_bytes_max else None
+        self._rollback_valid = False
         self._on_output: OutputCallback | None = None
         self._decoders: dict[Stream, codecs.IncrementalDecoder] = {}
         self.host_calls = HostCalls(self)
@@ -349,6 +368,7 @@ class LuaVM:
         body = code.encode("utf-8") if isinstance(code, str) else bytes(code)
         if len(name) > abi.CHUNK_NAME_SIZE_MAX_BYTES:
             raise ValueError(f"chunk name longer than {abi.CHUNK_NAME_SIZE_MAX_BYTES} bytes")
+        self._keep_rollback()
         ptr = self._call("lw_input_reserve", len(name) + len(body))
         if ptr == 0:
             return EvalResult(
@@ -378,26 +398,65 @@ class LuaVM:
 
         Returns False, doing nothing, when no eval is running. An eval that
         has not stopped `watcher.escalate_after` seconds later (a long C call)
-        is stopped by force: TRAPPED, with a fresh Lua state.
+        is stopped by force: TRAPPED, with the Lua state of the cell's start.
         """
         return self.watcher.interrupt()
 
-    def _after_trap(self, error: BaseException, forced: bool) -> EvalResult:
-        """The instance trapped mid-eval: never reuse it (its heap may be half-updated)."""
+    def _keep_rollback(self) -> None:
+        """Copies linear memory as the cell starts: what a trap rolls back to."""
+        self._rollback_valid = False
+        if self._rollback is None:
+            return
+        with self.watcher.lock:
+            if self.watcher.poisoned:
+                raise Escalated("the VM's memory is locked: the eval is being stopped by force")
+            ctypes.memmove((ctypes.c_char * self.memory_bytes).from_buffer(self._rollback), self._base, self.memory_bytes)
+        self._rollback_valid = True
+
+    def _roll_back(self) -> str:
+        """A fresh instance holding the memory of the cell's start, else a fresh
+        Lua state; says which, for the cell's error."""
         self._decoders = {}
-        self.reset()
+        image, self._rollback = self._rollback, None  # the init scripts' evals must not overwrite it
+        try:
+            if image is not None and self._rollback_valid:
+                try:
+                    self.load_image(bytes(image))
+                    return ROLLED_BACK
+                except Exception:  # noqa: BLE001 -- a fresh state is the fallback
+                    log.exception("rolling the Lua state back failed; resetting it")
+                    self.reset()
+                    return "rolling back failed, so the Lua state was reset; globals and loaded code are gone"
+            self.reset()
+            if image is None:
+                return (
+                    f"the Lua state was reset (memory_limit {self.memory_bytes} bytes is above the "
+                    f"rollback_memory_max the state is copied for); globals and loaded code are gone"
+                )
+            return "the Lua state was reset; globals and loaded code are gone"
+        finally:
+            self._rollback = image
+            self._rollback_valid = False
+
+    def _after_trap(self, error: BaseException, forced: bool) -> EvalResult:
+        """The instance trapped mid-eval: never reuse it (its heap may be half-updated).
+        Roll back to the memory of the cell's start, in a fresh instance."""
+        host_error = not (forced or isinstance(error, (Escalated, wasmtime.Trap, wasmtime.WasmtimeError)))
+        if host_error and not isinstance(error, Exception):
+            self._roll_back()
+            raise error  # KeyboardInterrupt, SystemExit: the caller's
+        what = self._roll_back()
         if forced or isinstance(error, Escalated):
             delay = self.watcher.escalate_after or 0.0
             message = (
-                f"the Lua state was reset: the cell did not stop within {delay:g} s of the interrupt "
-                "(a long call into C such as a pattern match, or a loop that swallows errors), "
-                "so the VM was stopped by force; globals and loaded code are gone"
+                f"the cell was stopped by force: it did not stop within {delay:g} s of the interrupt "
+                f"(a long call into C such as a pattern match, or a loop that swallows errors); {what}"
             )
-        elif isinstance(error, (wasmtime.Trap, wasmtime.WasmtimeError)):
-            first = _trap_reason(error)
-            message = f"the Lua state was reset: the VM trapped ({first}); globals and loaded code are gone"
+        elif not host_error:
+            message = f"the VM trapped ({_trap_reason(error)}); {what}"
         else:
-            raise error  # a host callback (on_output) raised: the VM is rebuilt, the error is the caller's
+            # A host callback (on_output, a host function's wrapper) raised.
+            raise EvalAborted(f"{type(error).__name__}: {error}; {what}") from error
         log.log(logging.INFO if forced else logging.WARNING, "%s", message)
         return EvalResult(Status.TRAPPED, error=message)
 
@@ -424,17 +483,21 @@ class LuaVM:
 
     # -- memory and GC
 
+    def _call_u32(self, name: str) -> int:
+        """An export's i32 result read as the u32 it is (wasmtime gives it signed)."""
+        return self._call(name) & 0xFFFF_FFFF
+
     def memory_stats(self) -> MemoryStats:
         return MemoryStats(
-            used_bytes=self._call("lw_memory_used"),
-            peak_bytes=self._call("lw_memory_peak"),
-            limit_bytes=self._call("lw_memory_limit"),
-            heap_capacity_bytes=self._call("lw_memory_heap_capacity"),
-            lua_bytes=self._call("lw_lua_count"),
+            used_bytes=self._call_u32("lw_memory_used"),
+            peak_bytes=self._call_u32("lw_memory_peak"),
+            limit_bytes=self._call_u32("lw_memory_limit"),
+            heap_capacity_bytes=self._call_u32("lw_memory_heap_capacity"),
+            lua_bytes=self._call_u32("lw_lua_count"),
         )
 
     def gc(self, full: bool = True) -> int:
         """Runs a full collection (or one step); returns the bytes freed."""
-        before = self._call("lw_lua_count")
+        before = self._call_u32("lw_lua_count")
         self._call("lw_gc", 0 if full else 1)
-        return before - self._call("lw_lua_count")
+        return before - self._call_u32("lw_lua_count")

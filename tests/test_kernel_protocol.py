@@ -321,3 +321,56 @@ def test_settings_from_kernelspec_env() -> None:
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+# -- internal failures (tests/fault_kernel.py injects them): every request gets its reply
+
+
+@pytest.fixture(scope="module")
+def faulty() -> Iterator[BlockingKernelClient]:
+    from fault_kernel import fault_kernelspec
+
+    use_test_kernelspec()
+    km, kc = start_new_kernel(kernel_name=fault_kernelspec(), startup_timeout=TIMEOUT)
+    try:
+        yield kc
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+@pytest.mark.parametrize("marker", ["--fault:eval", "--fault:output"])
+def test_an_internal_failure_is_an_error_reply_and_the_kernel_goes_on(faulty: BlockingKernelClient, marker: str) -> None:
+    drain(faulty)
+    run(faulty, "kept = 'before'")
+    reply, content = _error(faulty, f"kept = 'changed' print(string.rep('x', 10)) {marker}")
+    assert content["ename"] == "InternalError"
+    assert content["evalue"].startswith("lua-wasm internal error: RuntimeError: injected failure")
+    assert "the kernel goes on" in content["evalue"]
+    if marker == "--fault:output":  # the VM had run: its state went back to before the cell
+        assert "rolled back to before this cell" in content["evalue"]
+    reply, messages = run(faulty, "kept")
+    assert reply["content"]["status"] == "ok"
+    assert [m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "execute_result"] == ['before']
+
+
+def test_a_failing_request_handler_still_replies(faulty: BlockingKernelClient) -> None:
+    drain(faulty)
+    code = "x = 1 --fault:request"
+    replies = {
+        "complete": faulty.complete(code, len(code), reply=True, timeout=TIMEOUT)["content"],
+        "inspect": faulty.inspect(code, 1, reply=True, timeout=TIMEOUT)["content"],
+        "is_complete": _shell_reply(faulty, faulty.is_complete(code)),
+        "history": faulty.history(hist_access_type="search", pattern=code, reply=True, timeout=TIMEOUT)["content"],
+    }
+    assert replies["complete"]["status"] == "ok" and replies["complete"]["matches"] == []
+    assert replies["inspect"] == {"status": "ok", "found": False, "data": {}, "metadata": {}}
+    assert replies["is_complete"] == {"status": "unknown"}
+    assert replies["history"] == {"status": "ok", "history": []}
+    assert _shell_reply(faulty, faulty.is_complete("x = 1"))["status"] == "complete"
+
+
+def _shell_reply(kc: BlockingKernelClient, msg_id: str) -> dict:
+    reply = kc.get_shell_msg(timeout=TIMEOUT)
+    assert reply["parent_header"]["msg_id"] == msg_id
+    return reply["content"]
