@@ -58,7 +58,8 @@ class KernelSettings(Configurable):
         help="Largest memory_limit for which the kernel copies the VM's memory as each cell "
         "starts, so that a cell stopped by force or trapped rolls back to the state before it "
         f"(env {ENV_ROLLBACK_MEMORY_MAX}, which also takes 64M; 0 turns it off). The copy costs "
-        "about 0.1 ms per MiB per cell; above this size such a cell resets the Lua state.",
+        "well under 1 ms per cell at 16 MiB, about 20 ms at 64 MiB (docs/BENCHMARKS.md); above "
+        "this size such a cell resets the Lua state instead.",
     )
     checkpoint_dir = Unicode(
         config=True,

@@ -38,9 +38,9 @@ REBUILD_HINT = "rebuild it with `python hatch_build.py` in a source checkout, or
 
 
 # The per-cell copy of linear memory that a trap rolls back to is taken only
-# up to this memory size: about 0.17 ms per cell at 2 MiB, 7 ms at 64 MiB
-# (benchmarks/bench_rollback.py, docs/BENCHMARKS.md). Above it a trap resets.
-ROLLBACK_MEMORY_SIZE_MAX_BYTES = 64 * 1024 * 1024
+# up to this memory size: about 0.06 ms per cell at 2 MiB, 0.7 ms at 16 MiB, 20 ms
+# at 64 MiB (benchmarks/bench_rollback.py, docs/BENCHMARKS.md). Above it a trap resets.
+ROLLBACK_MEMORY_SIZE_MAX_BYTES = 16 * 1024 * 1024
 
 ROLLED_BACK = "the Lua state was rolled back to before this cell; external tables are not rolled back"
 
