@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 
-ABI_VERSION = 3
+ABI_VERSION = 4
 IO_BUFFER_SIZE_BYTES = 64 * 1024
 WASM_PAGE_SIZE_BYTES = 64 * 1024
 MEMORY_SIZE_DEFAULT_BYTES = 2 * 1024 * 1024
@@ -91,7 +91,10 @@ EXPORTS = (
     "lw_lua_count",
     "lw_gc",
     "lw_interrupt_layout",
+    "lw_oom_where",
 )
+# oom.Where in src/oom.zig: a u32 line, then the source (LUA_IDSIZE bytes, NUL-terminated).
+OOM_WHERE_SOURCE_SIZE_BYTES = 60
 
 IMPORTS = (
     "memory",

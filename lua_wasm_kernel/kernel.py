@@ -15,7 +15,7 @@ from ipykernel.kernelbase import Kernel  # noqa: E402
 
 from . import LUA_VERSION, __version__, introspect
 from .abi import Status, Stream
-from .config import KernelSettings
+from .config import ENV_MEMORY_LIMIT, KernelSettings
 from .display import Display
 from .history import History
 from .modules import ModuleFinder
@@ -175,6 +175,8 @@ class LuaWasmKernel(KernelSettings, Kernel):
         if not result.ok:
             if stored:
                 self.history.store(count, code)
+            if result.status == Status.OUT_OF_MEMORY:
+                result.error = f"{result.error or 'not enough memory'}; {self._memory_hint()}"
             content = {
                 "ename": result.ename or ERROR_NAMES.get(result.status, "LuaError"),
                 "evalue": result.error or "",
@@ -193,6 +195,14 @@ class LuaWasmKernel(KernelSettings, Kernel):
                 {"execution_count": count, "data": {"text/plain": text}, "metadata": {}},
             )
         return {"status": "ok", "execution_count": reply_count, "payload": payload, "user_expressions": {}}
+
+    def _memory_hint(self) -> str:
+        """How to raise the memory limit, for an out-of-memory error."""
+        return (
+            f"the VM's memory limit is {_format_bytes(self.memory_limit)}: raise it with the environment "
+            f"variable {ENV_MEMORY_LIMIT} (e.g. {ENV_MEMORY_LIMIT}=16M in the kernelspec's env) or the "
+            "setting c.LuaWasmKernel.memory_limit / --LuaWasmKernel.memory_limit (bytes), then restart the kernel"
+        )
 
     def _run_cell(self, code: str, chunk_name: str, silent: bool, allow_stdin: bool) -> EvalResult:
         """Runs one cell with the kernel's per-cell steps around it."""

@@ -267,6 +267,7 @@ class LuaVM:
             zip(abi.INTERRUPT_LAYOUT_FIELDS, self._read_u32s(self._call("lw_interrupt_layout"), len(abi.INTERRUPT_LAYOUT_FIELDS)))
         )
         self.watcher.attach(self._base, self.memory_bytes, self.interrupt_layout)
+        self._oom_where = self._call_u32("lw_oom_where")
         self._run_init_scripts()
 
     def _run_init_scripts(self) -> None:
@@ -369,11 +370,12 @@ class LuaVM:
         if len(name) > abi.CHUNK_NAME_SIZE_MAX_BYTES:
             raise ValueError(f"chunk name longer than {abi.CHUNK_NAME_SIZE_MAX_BYTES} bytes")
         self._keep_rollback()
+        self.write(self._oom_where, bytes(4))  # no failed allocation recorded yet
         ptr = self._call("lw_input_reserve", len(name) + len(body))
         if ptr == 0:
             return EvalResult(
                 Status.OUT_OF_MEMORY,
-                error=f"not enough memory: a cell of {len(body)} bytes does not fit in the VM's heap",
+                error=f"not enough memory: the cell's {len(body)} bytes do not fit in the VM's heap",
             )
         self.write(ptr, name + body)
         self._on_output = on_output
@@ -391,7 +393,22 @@ class LuaVM:
             self._flush_decoders()
         finally:
             self._on_output = None
-        return self._reply(status)
+        result = self._reply(status)
+        if result.status == Status.OUT_OF_MEMORY:
+            where = self.oom_where()
+            if where:
+                result.error = f"{result.error} (at {where})"
+        return result
+
+    def oom_where(self) -> str | None:
+        """`source:line` of the Lua code running when the last allocation of
+        this eval failed (src/oom.zig), if the allocator saw one."""
+        size = abi.OOM_WHERE_SOURCE_SIZE_BYTES
+        line, source = struct.unpack(f"<I{size}s", self.read(self._oom_where, 4 + size))
+        if line == 0:
+            return None
+        name = source.split(b"\0", 1)[0].decode("utf-8", "replace")
+        return f"{name}:{line}"
 
     def interrupt(self) -> bool:
         """Stops the running eval (INTERRUPTED, state kept); callable from any thread.

@@ -173,9 +173,13 @@ def test_runtime_error_shape(kc: BlockingKernelClient) -> None:
 
 
 def test_memory_error_shape_and_the_kernel_goes_on(kc: BlockingKernelClient) -> None:
-    _, content = _error(kc, "local t = {} for i = 1, 1e8 do t[i] = i end")
+    reply, content = _error(kc, "local t = {}\nfor i = 1, 1e8 do t[i] = i end")
     assert content["ename"] == "MemoryError"
-    assert "memory" in content["evalue"]
+    n = reply["execution_count"]
+    # Where, the limit, and how to raise it (issue 7, item 6).
+    assert content["evalue"].startswith(f"not enough memory (at [cell {n}]:2); the VM's memory limit is 2 MiB")
+    for hint in ("LUA_WASM_MEMORY_LIMIT", "c.LuaWasmKernel.memory_limit", "--LuaWasmKernel.memory_limit"):
+        assert hint in content["evalue"]
     reply, messages = run(kc, "1 + 1")
     assert reply["content"]["status"] == "ok"
 

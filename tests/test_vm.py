@@ -368,3 +368,21 @@ def test_above_the_rollback_size_a_forced_stop_resets_and_says_so(runtime) -> No
     assert r.status == Status.TRAPPED
     assert "the Lua state was reset" in r.error and "rollback_memory_max" in r.error
     assert vm.eval("lost").values == [None]
+
+
+@pytest.mark.parametrize(
+    "code, line",
+    [
+        ("local t = {}\nfor i = 1, 1e8 do\n  t[i] = i\nend", 3),
+        ("x = 1\nlocal s = string.rep('x', 3e6)", 2),  # inside a C function: its Lua caller
+        ("local t = {}\nfor i = 1, 20 do t[i] = string.rep('y', 1e5) end\nreturn table.concat(t)", 2),
+    ],
+)
+def test_out_of_memory_names_the_cell_and_line(vm: LuaVM, code: str, line: int) -> None:
+    r = vm.eval(code, "[cell 7]")
+    assert r.status == Status.OUT_OF_MEMORY
+    assert r.error == f"not enough memory (at [cell 7]:{line})"
+    vm.eval("collectgarbage()")
+    # A later out-of-memory error never shows a stale place.
+    assert vm.eval("return 1", "[cell 8]").values == [1]
+    assert vm.oom_where() is None
