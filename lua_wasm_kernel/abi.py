@@ -11,6 +11,12 @@ ABI_VERSION = 4
 IO_BUFFER_SIZE_BYTES = 64 * 1024
 WASM_PAGE_SIZE_BYTES = 64 * 1024
 MEMORY_SIZE_DEFAULT_BYTES = 2 * 1024 * 1024
+# The memory sizes a VM accepts (host policy; LuaVM and config.py check them).
+# Below 448 KiB the Lua state or the kernel's helpers do not fit (the shadow
+# stack alone takes 256 KiB); 512 KiB leaves room to run a cell. Above
+# 65535 pages the size no longer fits the engine's u32 byte counts.
+MEMORY_SIZE_MIN_BYTES = 512 * 1024
+MEMORY_SIZE_MAX_BYTES = 65535 * 64 * 1024
 CHUNK_NAME_SIZE_MAX_BYTES = 256
 HOST_CALL_NAME_SIZE_MAX_BYTES = 256
 EXT_TABLE_NAME_SIZE_MAX_BYTES = 256

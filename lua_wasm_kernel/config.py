@@ -13,9 +13,9 @@ import re
 from traitlets import Float, Int, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
-from .abi import MEMORY_SIZE_DEFAULT_BYTES, WASM_PAGE_SIZE_BYTES
+from .abi import MEMORY_SIZE_DEFAULT_BYTES
 from .interrupt import ESCALATE_AFTER_SECONDS
-from .vm import ROLLBACK_MEMORY_SIZE_MAX_BYTES
+from .vm import ROLLBACK_MEMORY_SIZE_MAX_BYTES, check_memory_size
 
 ENV_MEMORY_LIMIT = "LUA_WASM_MEMORY_LIMIT"
 ENV_CHECKPOINT_DIR = "LUA_WASM_CHECKPOINT_DIR"
@@ -49,8 +49,8 @@ class KernelSettings(Configurable):
     memory_limit = Int(
         MEMORY_SIZE_DEFAULT_BYTES,
         config=True,
-        help=f"Bytes of linear memory of the Lua VM, a multiple of 64 KiB (env {ENV_MEMORY_LIMIT}, "
-        "which also takes 2048K or 16M).",
+        help=f"Bytes of linear memory of the Lua VM, a multiple of 64 KiB from 512 KiB to "
+        f"4 GiB - 64 KiB (env {ENV_MEMORY_LIMIT}, which also takes 2048K or 16M).",
     )
     rollback_memory_max = Int(
         ROLLBACK_MEMORY_SIZE_MAX_BYTES,
@@ -90,16 +90,19 @@ class KernelSettings(Configurable):
         if value is None:
             return MEMORY_SIZE_DEFAULT_BYTES
         try:
-            return parse_bytes(value)
+            size = parse_bytes(value)
+            check_memory_size(size)  # traitlets does not validate a dynamic default
         except ValueError as e:
             raise TraitError(f"{ENV_MEMORY_LIMIT}: {e}") from None
+        return size
 
     @validate("memory_limit")
     def _check_memory_limit(self, proposal: dict) -> int:
-        value = proposal["value"]
-        if value <= 0 or value % WASM_PAGE_SIZE_BYTES:
-            raise TraitError(f"memory_limit must be a positive multiple of 64 KiB, got {value}")
-        return value
+        try:
+            check_memory_size(proposal["value"])
+        except ValueError as e:
+            raise TraitError(f"memory_limit: {e}") from None
+        return proposal["value"]
 
     @default("rollback_memory_max")
     def _rollback_memory_max_default(self) -> int:

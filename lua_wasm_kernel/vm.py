@@ -87,6 +87,16 @@ def _trap_reason(error: Exception) -> str:
     return cause.removeprefix("Caused by:").strip().lstrip("0123456789: ") or cause
 
 
+def check_memory_size(memory_bytes: int) -> None:
+    """Refuses a memory size the VM cannot run with, naming the valid range."""
+    low, high = abi.MEMORY_SIZE_MIN_BYTES, abi.MEMORY_SIZE_MAX_BYTES
+    if not isinstance(memory_bytes, int) or not low <= memory_bytes <= high or memory_bytes % abi.WASM_PAGE_SIZE_BYTES:
+        raise ValueError(
+            f"the memory limit must be a multiple of 64 KiB from {low // 1024} KiB to {high // 1024} KiB "
+            f"(4 GiB - 64 KiB), got {memory_bytes}"
+        )
+
+
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "lua-wasm"
@@ -208,12 +218,10 @@ class LuaVM:
         self.runtime = runtime or Runtime()
         # (chunk name, Lua code) pairs run in every new Lua state: the kernel's helpers.
         self.init_scripts = list(init_scripts)
-        pages, rest = divmod(memory_bytes, abi.WASM_PAGE_SIZE_BYTES)
-        if rest or pages < self.runtime.memory_pages_min():
-            floor = self.runtime.memory_pages_min() * abi.WASM_PAGE_SIZE_BYTES
-            raise ValueError(
-                f"memory size must be a multiple of 64 KiB and at least {floor} bytes, got {memory_bytes}"
-            )
+        check_memory_size(memory_bytes)
+        floor = self.runtime.memory_pages_min() * abi.WASM_PAGE_SIZE_BYTES
+        if memory_bytes < floor:  # a build whose static data outgrew MEMORY_SIZE_MIN_BYTES
+            raise ValueError(f"this build of lua.wasm needs a memory of at least {floor} bytes, got {memory_bytes}")
         self.memory_bytes = memory_bytes
         # The memory as the running cell started (a trap rolls back to it), or
         # None when memory_bytes is above rollback_bytes_max (a trap resets).

@@ -48,6 +48,22 @@ def test_config_wins_over_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert LuaWasmKernel(config=c).memory_limit == 4 * 2**20
 
 
+@pytest.mark.parametrize("size", ["320K", "384K", "448K", "4G", "5G", "0", "1000"])
+def test_memory_limits_outside_the_range_are_refused(monkeypatch: pytest.MonkeyPatch, size: str) -> None:
+    # 5-6 pages killed the kernel at start, 4 GiB gave a limit of 0, 5 GiB failed in wasmtime.
+    message = "multiple of 64 KiB from 512 KiB to 4194240 KiB"
+    with pytest.raises(TraitError, match=message):
+        LuaWasmKernel(memory_limit=parse_bytes(size))
+    monkeypatch.setenv("LUA_WASM_MEMORY_LIMIT", size)
+    with pytest.raises(TraitError, match=message):
+        LuaWasmKernel().memory_limit
+
+
+@pytest.mark.parametrize("size", ["512K", "3G", str(4 * 2**30 - 2**16)])
+def test_memory_limits_at_the_ends_of_the_range_are_taken(size: str) -> None:
+    assert LuaWasmKernel(memory_limit=parse_bytes(size)).memory_limit == parse_bytes(size)
+
+
 def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(TraitError, match="64 KiB"):
         LuaWasmKernel(memory_limit=1000)

@@ -386,3 +386,22 @@ def test_out_of_memory_names_the_cell_and_line(vm: LuaVM, code: str, line: int) 
     # A later out-of-memory error never shows a stale place.
     assert vm.eval("return 1", "[cell 8]").values == [1]
     assert vm.oom_where() is None
+
+
+def test_the_smallest_memory_runs_the_kernels_helpers_and_a_cell(runtime) -> None:
+    from lua_wasm_kernel import introspect
+    from lua_wasm_kernel.abi import MEMORY_SIZE_MIN_BYTES
+
+    vm = LuaVM(memory_bytes=MEMORY_SIZE_MIN_BYTES, runtime=runtime, init_scripts=[introspect.init_script()])
+    assert vm.eval("local t = {} for i = 1, 1000 do t[i] = i end return #t").values == [1000]
+    with pytest.raises(ValueError, match="from 512 KiB to 4194240 KiB"):
+        LuaVM(memory_bytes=MEMORY_SIZE_MIN_BYTES - 64 * 1024, runtime=runtime)
+
+
+@pytest.mark.parametrize("size", [3 * 2**30, 4 * 2**30 - 2**16])
+def test_memory_stats_read_as_unsigned(runtime, size: int) -> None:
+    # 3 GiB read back as a negative limit: the exports return u32, wasmtime gives i32.
+    vm = LuaVM(memory_bytes=size, runtime=runtime, rollback_bytes_max=0)
+    stats = vm.memory_stats()
+    assert stats.limit_bytes == size
+    assert size - 2**20 < stats.heap_capacity_bytes < size
