@@ -23,6 +23,7 @@ ENV_RESTORE_SNAPSHOT = "LUA_WASM_RESTORE_SNAPSHOT"
 ENV_INTERRUPT_ESCALATION_DELAY = "LUA_WASM_INTERRUPT_ESCALATION_DELAY"
 ENV_HISTORY_FILE = "LUA_WASM_HISTORY_FILE"
 ENV_ROLLBACK_MEMORY_MAX = "LUA_WASM_ROLLBACK_MEMORY_MAX"
+ENV_STORE_NAME = "LUA_WASM_STORE_NAME"
 
 INTERRUPT_ESCALATION_DELAY_DEFAULT_SECONDS = ESCALATE_AFTER_SECONDS
 
@@ -66,6 +67,14 @@ class KernelSettings(Configurable):
         help=f"Directory for the external tables and snapshots (env {ENV_CHECKPOINT_DIR}; "
         "default: .ipynb_checkpoints in the notebook's folder). Each notebook keeps its own "
         "<notebook>.lua-wasm folder inside it.",
+    )
+    store_name = Unicode(
+        config=True,
+        help=f"Name of the notebook's store of external tables when the kernel is not told the "
+        f"notebook (env {ENV_STORE_NAME}; JPY_SESSION_NAME, set by jupyter_server, wins). Headless "
+        "runs (jupyter execute, nbconvert, nbval) have no JPY_SESSION_NAME: without this they share "
+        "one 'console' store per folder. Set it to the notebook's file name, e.g. "
+        f"{ENV_STORE_NAME}=analysis.ipynb jupyter execute analysis.ipynb.",
     )
     restore_snapshot = Unicode(
         config=True,
@@ -118,6 +127,10 @@ class KernelSettings(Configurable):
     def _checkpoint_dir_default(self) -> str:
         # Empty: the notebook's .ipynb_checkpoints (persistence.store_folder).
         return _env(ENV_CHECKPOINT_DIR) or ""
+
+    @default("store_name")
+    def _store_name_default(self) -> str:
+        return _env(ENV_STORE_NAME) or ""
 
     @default("restore_snapshot")
     def _restore_snapshot_default(self) -> str:

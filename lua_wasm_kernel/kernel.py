@@ -19,7 +19,7 @@ from .config import ENV_MEMORY_LIMIT, KernelSettings
 from .display import Display
 from .history import History
 from .modules import ModuleFinder
-from .persistence import Checkpoints, store_folder
+from .persistence import Checkpoints, kernel_id_from_connection_file, store_folder
 from .stdin import InputReader
 from .vm import EvalAborted, EvalResult, LuaVM
 
@@ -75,7 +75,13 @@ class LuaWasmKernel(KernelSettings, Kernel):
         self.rich_output.register(self.vm)
         ModuleFinder().register(self.vm)
         # External tables on disk and whole-VM snapshots (persistence.py, snapshot.py).
-        self.checkpoints = Checkpoints(self.vm, store_folder(self.checkpoint_dir), restore=self.restore_snapshot)
+        connection_file = getattr(self.parent, "connection_file", "") or ""
+        self.checkpoints = Checkpoints(
+            self.vm,
+            store_folder(self.checkpoint_dir, store_name=self.store_name),
+            restore=self.restore_snapshot,
+            kernel_id=kernel_id_from_connection_file(connection_file),
+        )
         watcher = getattr(self.vm, "watcher", None)
         pending = (lambda: watcher.interrupt_pending) if watcher is not None else None
         self.stdin_reader = InputReader(self, pending)
