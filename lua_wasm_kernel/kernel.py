@@ -31,7 +31,7 @@ ERROR_NAMES = {
     Status.OUT_OF_MEMORY: "MemoryError",
     Status.INTERRUPTED: "KeyboardInterrupt",  # nbval relies on this name
     Status.BAD_INPUT: "ValueError",
-    Status.TRAPPED: "VMReset",
+    Status.TRAPPED: "VMStopped",  # stopped by force or trapped: rolled back, or reset
 }
 
 

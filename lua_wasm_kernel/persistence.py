@@ -45,6 +45,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import weakref
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping
@@ -158,6 +159,7 @@ class StoreLock:
             os.close(fd)
             return False
         self._fd = fd
+        weakref.finalize(self, os.close, fd)  # the lock ends with its owner (or the process)
         return True
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from queue import Empty
 from typing import Iterator
 
 import jupyter_kernel_test
@@ -378,3 +379,29 @@ def _shell_reply(kc: BlockingKernelClient, msg_id: str) -> dict:
     reply = kc.get_shell_msg(timeout=TIMEOUT)
     assert reply["parent_header"]["msg_id"] == msg_id
     return reply["content"]
+
+
+def test_a_cell_stopped_by_force_rolls_back_and_says_so() -> None:
+    # A backtracking pattern match runs no Lua hook: the interrupt escalates.
+    with started_kernel(LUA_WASM_INTERRUPT_ESCALATION_DELAY="0.1") as (km, kc):
+        run(kc, "kept = {n = 1}")
+        msg_id = kc.execute("kept.n = 2 return string.find(string.rep('a', 40), string.rep('a-', 40) .. 'b')")
+        while True:  # wait until the cell runs
+            msg = kc.get_iopub_msg(timeout=TIMEOUT)
+            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "execute_input":
+                break
+        reply = None
+        while reply is None:  # interrupt until the cell ends (an early one may come before the eval)
+            km.interrupt_kernel()
+            try:
+                reply = kc.get_shell_msg(timeout=1)
+            except Empty:
+                continue
+        assert reply["parent_header"]["msg_id"] == msg_id
+        content = reply["content"]
+        assert content["status"] == "error" and content["ename"] == "VMStopped"
+        assert content["evalue"].startswith("the cell was stopped by force")
+        assert "the Lua state was rolled back to before this cell; external tables are not rolled back" in content["evalue"]
+        drain(kc)
+        reply, messages = run(kc, "kept.n")
+        assert [m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "execute_result"] == ["1"]
