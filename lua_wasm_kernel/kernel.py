@@ -305,8 +305,11 @@ class LuaWasmKernel(KernelSettings, Kernel):
         self.session.send(stream, "interrupt_reply", {"status": "ok"}, parent, ident=ident)
 
     async def do_shutdown(self, restart: bool) -> dict[str, Any]:
-        self.history.close()
-        return {"status": "ok", "restart": restart}
+        def handler() -> dict[str, Any]:
+            self.history.close()
+            return {"status": "ok", "restart": restart}
+
+        return self._guarded("shutdown", handler, {"status": "ok", "restart": restart})
 
 
 def _format_bytes(n: int) -> str:

@@ -379,7 +379,7 @@ class LuaVM:
             raise ValueError(f"chunk name longer than {abi.CHUNK_NAME_SIZE_MAX_BYTES} bytes")
         self._keep_rollback()
         self.write(self._oom_where, bytes(4))  # no failed allocation recorded yet
-        ptr = self._call("lw_input_reserve", len(name) + len(body))
+        ptr = self._call_u32("lw_input_reserve", len(name) + len(body))
         if ptr == 0:
             return EvalResult(
                 Status.OUT_OF_MEMORY,
@@ -508,9 +508,9 @@ class LuaVM:
 
     # -- memory and GC
 
-    def _call_u32(self, name: str) -> int:
+    def _call_u32(self, name: str, *args: int) -> int:
         """An export's i32 result read as the u32 it is (wasmtime gives it signed)."""
-        return self._call(name) & 0xFFFF_FFFF
+        return self._call(name, *args) & 0xFFFF_FFFF
 
     def memory_stats(self) -> MemoryStats:
         return MemoryStats(
