@@ -386,3 +386,11 @@ def test_a_second_kernel_on_one_notebook_warns_in_its_first_cell(tmp_path) -> No
         assert result(first, "ext.table('t').v") == 'first'
     with kernel(JPY_SESSION_NAME=notebook) as (_, kc):
         assert result(kc, "ext.table('t').v") == 'first'
+
+
+def test_the_kernel_id_comes_from_the_connection_files_name() -> None:
+    from lua_wasm_kernel.persistence import kernel_id_from_connection_file
+
+    assert kernel_id_from_connection_file("/run/jupyter/kernel-4f1c-99.json") == "4f1c-99"  # jupyter_server's
+    assert kernel_id_from_connection_file("/tmp/tmp_ab12.json") == "tmp_ab12"  # jupyter_client's own
+    assert kernel_id_from_connection_file("") == ""
