@@ -16,7 +16,8 @@ class LuaWasmKernel(KernelSettings):
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     for name in ("LUA_WASM_MEMORY_LIMIT", "LUA_WASM_CHECKPOINT_DIR", "LUA_WASM_INTERRUPT_ESCALATION_DELAY",
-                 "LUA_WASM_HISTORY_FILE", "LUA_WASM_RESTORE_SNAPSHOT"):
+                 "LUA_WASM_HISTORY_FILE", "LUA_WASM_RESTORE_SNAPSHOT", "LUA_WASM_ROLLBACK_MEMORY_MAX",
+                 "LUA_WASM_STORE_NAME"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
 
@@ -79,3 +80,12 @@ def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_parse_bytes(text: str, n: int) -> None:
     assert parse_bytes(text) == n
+
+
+def test_rollback_size_and_store_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = LuaWasmKernel()
+    assert (s.rollback_memory_max, s.store_name) == (16 * 2**20, "")
+    monkeypatch.setenv("LUA_WASM_ROLLBACK_MEMORY_MAX", "64M")
+    monkeypatch.setenv("LUA_WASM_STORE_NAME", "analysis.ipynb")
+    s = LuaWasmKernel()
+    assert (s.rollback_memory_max, s.store_name) == (64 * 2**20, "analysis.ipynb")
