@@ -158,6 +158,25 @@ class LuaWasmKernel(KernelSettings, Kernel):
         cell_meta: Any = None,
         cell_id: Any = None,
     ) -> dict[str, Any]:
+        try:
+            return self._execute(code, silent, store_history, allow_stdin)
+        except Exception as e:  # noqa: BLE001 -- e.g. the history's disk is full: still a reply
+            log.exception("internal error after running a cell")
+            content = {
+                "ename": "InternalError",
+                "evalue": f"lua-wasm internal error: {type(e).__name__}: {e}; the kernel goes on (details in its log)",
+                "traceback": [],
+            }
+            content["traceback"] = [content["evalue"]]
+            if not silent:
+                try:
+                    self.send_response(self.iopub_socket, "error", content)
+                except Exception:  # noqa: BLE001 -- the reply below still goes out
+                    log.exception("cannot send the error message")
+            return {"status": "error", "execution_count": self._next_count - 1, "payload": [], **content}
+
+    def _execute(self, code: str, silent: bool, store_history: bool, allow_stdin: bool) -> dict[str, Any]:
+        """One execute_request: the cell, its messages on IOPub and its reply's content."""
         count = self._next_count
         stored = store_history and not silent
         if stored:

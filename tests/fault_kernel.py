@@ -16,6 +16,7 @@ from typing import Any
 FAIL_EVAL = "--fault:eval"  # LuaVM.eval raises before the VM runs
 FAIL_OUTPUT = "--fault:output"  # the output callback raises while the VM runs
 FAIL_REQUEST = "--fault:request"  # complete, inspect, is_complete and history raise
+FAIL_HISTORY = "--fault:history"  # storing the cell in the history raises (after the eval)
 FAULT_KERNEL_NAME = "lua-wasm-faults"
 
 
@@ -69,6 +70,14 @@ def main() -> None:
         return real_search(self, pattern, *args, **kwargs)
 
     History.search = search  # type: ignore[method-assign]
+    real_store = History.store
+
+    def store(self: History, count: int, code: str, *args: Any) -> Any:
+        if FAIL_HISTORY in code:
+            raise RuntimeError("injected failure in the history")
+        return real_store(self, count, code, *args)
+
+    History.store = store  # type: ignore[method-assign]
     LuaWasmKernelApp.launch_instance(argv=sys.argv[1:], kernel_class=LuaWasmKernel)
 
 

@@ -359,6 +359,15 @@ def test_an_internal_failure_is_an_error_reply_and_the_kernel_goes_on(faulty: Bl
     assert [m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "execute_result"] == ['before']
 
 
+def test_a_failure_after_the_cell_ran_still_replies(faulty: BlockingKernelClient) -> None:
+    drain(faulty)
+    reply, content = _error(faulty, "ran = true --fault:history")
+    assert content["ename"] == "InternalError" and "injected failure in the history" in content["evalue"]
+    assert reply["status"] == "error"
+    reply, messages = run(faulty, "ran")
+    assert [m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "execute_result"] == ["true"]
+
+
 def test_a_failing_request_handler_still_replies(faulty: BlockingKernelClient) -> None:
     drain(faulty)
     code = "x = 1 --fault:request"
