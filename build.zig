@@ -25,6 +25,7 @@ const exports = [_][]const u8{
     "lw_input_reserve",  "lw_eval",          "lw_reply_ptr",      "lw_reply_len",
     "lw_memory_used",    "lw_memory_peak",   "lw_memory_limit",   "lw_memory_heap_capacity",
     "lw_lua_count",      "lw_gc",            "lw_interrupt_layout", "lw_limits",
+    "lw_oom_where",
 };
 
 const c_flags = [_][]const u8{ "-std=c99", "-Dl_signalT=int", "-fno-strict-aliasing" };

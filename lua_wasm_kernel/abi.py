@@ -10,12 +10,18 @@ from __future__ import annotations
 import enum
 
 # src/limits.zig: each name is its Zig name in capitals.
-ABI_VERSION = 6
+ABI_VERSION = 7
 IO_BUFFER_SIZE_BYTES = 64 * 1024
 STACK_SIZE_BYTES = 256 * 1024
 WASM_PAGE_SIZE_BYTES = 64 * 1024
 SERIALIZE_DEPTH_MAX = 64
 SERIALIZE_ITEMS_MAX = 1_000_000
+# The memory sizes a VM accepts (host policy; LuaVM and config.py check them).
+# Below 448 KiB the Lua state or the kernel's helpers do not fit (the shadow
+# stack alone takes 256 KiB); 512 KiB leaves room to run a cell. Above
+# 65535 pages the size no longer fits the engine's u32 byte counts.
+MEMORY_SIZE_MIN_BYTES = 512 * 1024
+MEMORY_SIZE_MAX_BYTES = 65535 * 64 * 1024
 HOST_CALL_NAME_SIZE_MAX_BYTES = 256
 CHUNK_NAME_SIZE_MAX_BYTES = 256
 EXT_TABLE_NAME_SIZE_MAX_BYTES = 256
@@ -126,7 +132,10 @@ EXPORTS = (
     "lw_gc",
     "lw_interrupt_layout",
     "lw_limits",
+    "lw_oom_where",
 )
+# oom.Where in src/oom.zig: a u32 line, then the source (LUA_IDSIZE bytes, NUL-terminated).
+OOM_WHERE_SOURCE_SIZE_BYTES = 60
 
 IMPORTS = (
     "memory",

@@ -38,6 +38,14 @@ WASM_PATH = Path(__file__).with_name("lua.wasm")
 REBUILD_HINT = "rebuild it with `python hatch_build.py` in a source checkout, or reinstall with `pip install .`"
 
 
+# The per-cell copy of linear memory that a trap rolls back to is taken only
+# up to this memory size: about 0.06 ms per cell at 2 MiB, 0.7 ms at 16 MiB, 20 ms
+# at 64 MiB (benchmarks/bench_rollback.py, docs/BENCHMARKS.md). Above it a trap resets.
+ROLLBACK_MEMORY_SIZE_MAX_BYTES = 16 * 1024 * 1024
+
+ROLLED_BACK = "the Lua state was rolled back to before this cell; external tables are not rolled back"
+
+
 class WasmModuleError(RuntimeError):
     """lua.wasm is missing, stale or unusable."""
 
@@ -60,6 +68,11 @@ INTERRUPT_LAYOUT_OFFSETS = {
 }
 
 
+class EvalAborted(RuntimeError):
+    """A host callback raised during an eval (its exception is the __cause__);
+    the VM's state was rolled back or reset, as the message says."""
+
+
 @dataclass
 class EvalResult:
     """What one eval produced."""
@@ -69,6 +82,7 @@ class EvalResult:
     display: list[str] = field(default_factory=list)
     error: str | None = None
     traceback: str | None = None
+    ename: str | None = None  # overrides the name the kernel derives from `status`
 
     @property
     def ok(self) -> bool:
@@ -90,6 +104,16 @@ def _trap_reason(error: Exception) -> str:
     # wasmtime puts the backtrace first and the cause ("Caused by: ...") last.
     cause = lines[-1] if lines else type(error).__name__
     return cause.removeprefix("Caused by:").strip().lstrip("0123456789: ") or cause
+
+
+def check_memory_size(memory_bytes: int) -> None:
+    """Refuses a memory size the VM cannot run with, naming the valid range."""
+    low, high = abi.MEMORY_SIZE_MIN_BYTES, abi.MEMORY_SIZE_MAX_BYTES
+    if not isinstance(memory_bytes, int) or not low <= memory_bytes <= high or memory_bytes % abi.WASM_PAGE_SIZE_BYTES:
+        raise ValueError(
+            f"the memory limit must be a multiple of 64 KiB from {low // 1024} KiB to {high // 1024} KiB "
+            f"(4 GiB - 64 KiB), got {memory_bytes}"
+        )
 
 
 def default_cache_dir() -> Path:
@@ -208,17 +232,20 @@ class LuaVM:
         memory_bytes: int = abi.MEMORY_SIZE_DEFAULT_BYTES,
         runtime: Runtime | None = None,
         init_scripts: Sequence[tuple[str, str]] = (),
+        rollback_bytes_max: int = ROLLBACK_MEMORY_SIZE_MAX_BYTES,
     ) -> None:
         self.runtime = runtime or Runtime()
         # (chunk name, Lua code) pairs run in every new Lua state: the kernel's helpers.
         self.init_scripts = list(init_scripts)
-        pages, rest = divmod(memory_bytes, abi.WASM_PAGE_SIZE_BYTES)
-        if rest or pages < self.runtime.memory_pages_min():
-            floor = self.runtime.memory_pages_min() * abi.WASM_PAGE_SIZE_BYTES
-            raise ValueError(
-                f"memory size must be a multiple of 64 KiB and at least {floor} bytes, got {memory_bytes}"
-            )
+        check_memory_size(memory_bytes)
+        floor = self.runtime.memory_pages_min() * abi.WASM_PAGE_SIZE_BYTES
+        if memory_bytes < floor:  # a build whose static data outgrew MEMORY_SIZE_MIN_BYTES
+            raise ValueError(f"this build of lua.wasm needs a memory of at least {floor} bytes, got {memory_bytes}")
         self.memory_bytes = memory_bytes
+        # The memory as the running cell started (a trap rolls back to it), or
+        # None when memory_bytes is above rollback_bytes_max (a trap resets).
+        self._rollback: bytearray | None = bytearray(memory_bytes) if memory_bytes <= rollback_bytes_max else None
+        self._rollback_valid = False
         self._on_output: OutputCallback | None = None
         self._decoders: dict[Stream, codecs.IncrementalDecoder] = {}
         self.host_calls = HostCalls(self)
@@ -272,6 +299,7 @@ class LuaVM:
             zip(abi.INTERRUPT_LAYOUT_FIELDS, self._read_u32s(self._call("lw_interrupt_layout"), len(abi.INTERRUPT_LAYOUT_FIELDS)))
         ))
         self.watcher.attach(self._base, self.memory_bytes, self.interrupt_layout)
+        self._oom_where = self._call_u32("lw_oom_where")
         self._run_init_scripts()
 
     def _check_layout(self, layout: dict[str, int]) -> dict[str, int]:
@@ -410,11 +438,13 @@ class LuaVM:
         body = code.encode("utf-8") if isinstance(code, str) else bytes(code)
         if len(name) > abi.CHUNK_NAME_SIZE_MAX_BYTES:
             raise ValueError(f"chunk name longer than {abi.CHUNK_NAME_SIZE_MAX_BYTES} bytes")
-        ptr = self._call("lw_input_reserve", len(name) + len(body))
+        self._keep_rollback()
+        self.write(self._oom_where, bytes(4))  # no failed allocation recorded yet
+        ptr = self._call_u32("lw_input_reserve", len(name) + len(body))
         if ptr == 0:
             return EvalResult(
                 Status.OUT_OF_MEMORY,
-                error=f"not enough memory: a cell of {len(body)} bytes does not fit in the VM's heap",
+                error=f"not enough memory: the cell's {len(body)} bytes do not fit in the VM's heap",
             )
         self.write(ptr, name + body)
         self._on_output = on_output
@@ -432,33 +462,87 @@ class LuaVM:
             self._flush_decoders()
         finally:
             self._on_output = None
-        return self._reply(status)
+        result = self._reply(status)
+        if result.status == Status.OUT_OF_MEMORY:
+            where = self.oom_where()
+            if where:
+                result.error = f"{result.error} (at {where})"
+        return result
+
+    def oom_where(self) -> str | None:
+        """`source:line` of the Lua code running when the last allocation of
+        this eval failed (src/oom.zig), if the allocator saw one."""
+        size = abi.OOM_WHERE_SOURCE_SIZE_BYTES
+        line, source = struct.unpack(f"<I{size}s", self.read(self._oom_where, 4 + size))
+        if line == 0:
+            return None
+        name = source.split(b"\0", 1)[0].decode("utf-8", "replace")
+        return f"{name}:{line}"
 
     def interrupt(self) -> bool:
         """Stops the running eval (INTERRUPTED, state kept); callable from any thread.
 
         Returns False, doing nothing, when no eval is running. An eval that
         has not stopped `watcher.escalate_after` seconds later (a long C call)
-        is stopped by force: TRAPPED, with a fresh Lua state.
+        is stopped by force: TRAPPED, with the Lua state of the cell's start.
         """
         return self.watcher.interrupt()
 
-    def _after_trap(self, error: BaseException, forced: bool) -> EvalResult:
-        """The instance trapped mid-eval: never reuse it (its heap may be half-updated)."""
+    def _keep_rollback(self) -> None:
+        """Copies linear memory as the cell starts: what a trap rolls back to."""
+        self._rollback_valid = False
+        if self._rollback is None:
+            return
+        with self.watcher.lock:
+            if self.watcher.poisoned:
+                raise Escalated("the VM's memory is locked: the eval is being stopped by force")
+            ctypes.memmove((ctypes.c_char * self.memory_bytes).from_buffer(self._rollback), self._base, self.memory_bytes)
+        self._rollback_valid = True
+
+    def _roll_back(self) -> str:
+        """A fresh instance holding the memory of the cell's start, else a fresh
+        Lua state; says which, for the cell's error."""
         self._decoders = {}
-        self.reset()
+        image, self._rollback = self._rollback, None  # the init scripts' evals must not overwrite it
+        try:
+            if image is not None and self._rollback_valid:
+                try:
+                    self.load_image(bytes(image))
+                    return ROLLED_BACK
+                except Exception:  # noqa: BLE001 -- a fresh state is the fallback
+                    log.exception("rolling the Lua state back failed; resetting it")
+                    self.reset()
+                    return "rolling back failed, so the Lua state was reset; globals and loaded code are gone"
+            self.reset()
+            if image is None:
+                return (
+                    f"the Lua state was reset (memory_limit {self.memory_bytes} bytes is above the "
+                    f"rollback_memory_max the state is copied for); globals and loaded code are gone"
+                )
+            return "the Lua state was reset; globals and loaded code are gone"
+        finally:
+            self._rollback = image
+            self._rollback_valid = False
+
+    def _after_trap(self, error: BaseException, forced: bool) -> EvalResult:
+        """The instance trapped mid-eval: never reuse it (its heap may be half-updated).
+        Roll back to the memory of the cell's start, in a fresh instance."""
+        host_error = not (forced or isinstance(error, (Escalated, wasmtime.Trap, wasmtime.WasmtimeError)))
+        if host_error and not isinstance(error, Exception):
+            self._roll_back()
+            raise error  # KeyboardInterrupt, SystemExit: the caller's
+        what = self._roll_back()
         if forced or isinstance(error, Escalated):
             delay = self.watcher.escalate_after or 0.0
             message = (
-                f"the Lua state was reset: the cell did not stop within {delay:g} s of the interrupt "
-                "(a long call into C such as a pattern match, or a loop that swallows errors), "
-                "so the VM was stopped by force; globals and loaded code are gone"
+                f"the cell was stopped by force: it did not stop within {delay:g} s of the interrupt "
+                f"(a long call into C such as a pattern match, or a loop that swallows errors); {what}"
             )
-        elif isinstance(error, (wasmtime.Trap, wasmtime.WasmtimeError)):
-            first = _trap_reason(error)
-            message = f"the Lua state was reset: the VM trapped ({first}); globals and loaded code are gone"
+        elif not host_error:
+            message = f"the VM trapped ({_trap_reason(error)}); {what}"
         else:
-            raise error  # a host callback (on_output) raised: the VM is rebuilt, the error is the caller's
+            # A host callback (on_output, a host function's wrapper) raised.
+            raise EvalAborted(f"{type(error).__name__}: {error}; {what}") from error
         log.log(logging.INFO if forced else logging.WARNING, "%s", message)
         return EvalResult(Status.TRAPPED, error=message)
 
@@ -489,17 +573,21 @@ class LuaVM:
 
     # -- memory and GC
 
+    def _call_u32(self, name: str, *args: int) -> int:
+        """An export's i32 result read as the u32 it is (wasmtime gives it signed)."""
+        return self._call(name, *args) & 0xFFFF_FFFF
+
     def memory_stats(self) -> MemoryStats:
         return MemoryStats(
-            used_bytes=self._call("lw_memory_used"),
-            peak_bytes=self._call("lw_memory_peak"),
-            limit_bytes=self._call("lw_memory_limit"),
-            heap_capacity_bytes=self._call("lw_memory_heap_capacity"),
-            lua_bytes=self._call("lw_lua_count"),
+            used_bytes=self._call_u32("lw_memory_used"),
+            peak_bytes=self._call_u32("lw_memory_peak"),
+            limit_bytes=self._call_u32("lw_memory_limit"),
+            heap_capacity_bytes=self._call_u32("lw_memory_heap_capacity"),
+            lua_bytes=self._call_u32("lw_lua_count"),
         )
 
     def gc(self, full: bool = True) -> int:
         """Runs a full collection (or one step); returns the bytes freed."""
-        before = self._call("lw_lua_count")
+        before = self._call_u32("lw_lua_count")
         self._call("lw_gc", 0 if full else 1)
-        return before - self._call("lw_lua_count")
+        return before - self._call_u32("lw_lua_count")

@@ -6,7 +6,7 @@
 const builtin = @import("builtin");
 
 /// Version of the host ABI; bumped whenever an export, import or layout changes.
-pub const abi_version: u32 = 6;
+pub const abi_version: u32 = 7;
 
 /// The IO buffer: captured output collects here (cell input gets a heap block).
 pub const io_buffer_size_bytes: u32 = 64 * 1024;

@@ -122,6 +122,11 @@ export fn lw_gc(op: u32) i32 {
     };
 }
 
+/// Address of where the last failed allocation happened (oom.Where).
+export fn lw_oom_where() u32 {
+    return @intCast(@intFromPtr(&@import("oom.zig").where));
+}
+
 /// Address of the interrupt layout (interrupt.Layout, fourteen u32 words).
 export fn lw_interrupt_layout() u32 {
     return @intCast(@intFromPtr(&interrupt_layout));

@@ -48,8 +48,9 @@ fn luaAlloc(_: ?*anyopaque, ptr: ?*anyopaque, _: usize, nsize: usize) callconv(.
         if (ptr) |p| heap.free(@ptrCast(p));
         return null;
     }
-    if (ptr) |p| return @ptrCast(heap.realloc(@ptrCast(p), nsize));
-    return @ptrCast(heap.alloc(nsize));
+    const block = if (ptr) |p| heap.realloc(@ptrCast(p), nsize) else heap.alloc(nsize);
+    if (block == null) @import("oom.zig").record();
+    return @ptrCast(block);
 }
 
 /// Bytes Lua itself counts as in use.

@@ -117,17 +117,17 @@ def test_loop_mostly_in_c_functions_stops(vm: LuaVM) -> None:
     assert r.status == Status.INTERRUPTED and latency < 1.0
 
 
-def test_long_c_call_escalates_to_a_fresh_state(vm: LuaVM, output) -> None:
+def test_long_c_call_escalates_to_the_state_before_the_cell(vm: LuaVM, output) -> None:
     vm.watcher.escalate_after = 0.3
-    vm.eval("lost = 'soon'")
-    r, latency = timed_eval(vm, f"print('before') return {SLOW_PATTERN}", on_output=output)
+    vm.eval("kept = 'yes'")
+    r, latency = timed_eval(vm, f"kept = 'no' print('before') return {SLOW_PATTERN}", on_output=output)
     assert r.status == Status.TRAPPED
-    assert r.error.startswith("the Lua state was reset:")
+    assert r.error.startswith("the cell was stopped by force:")
     assert "0.3 s" in r.error
     assert 0.3 <= latency < 1.5
     assert vm.watcher.escalations == 1
-    # A fresh state that works: the old globals are gone.
-    assert vm.eval("lost").values == [None]
+    # Rolled back to the state before the cell (vm.py, _after_trap).
+    assert vm.eval("kept").values == ["yes"]
     assert vm.eval("1 + 1").values == [2]
     r, _ = timed_eval(vm, "while true do end")  # and it can be interrupted again
     assert r.status == Status.INTERRUPTED
@@ -298,15 +298,15 @@ def test_streaming_leaves_a_cells_own_debug_hook_alone(vm: LuaVM, output) -> Non
     assert r.values == [True, True]
 
 
-def test_an_unexpected_trap_rebuilds_the_vm(vm: LuaVM) -> None:
-    vm.eval("lost = 1")
+def test_an_unexpected_trap_rebuilds_the_vm_with_the_state_before_the_cell(vm: LuaVM) -> None:
+    vm.eval("kept = 1")
     # A broken hook address makes the armed hook's indirect call trap.
     vm.watcher._layout["hook_fn"] = 0x7FFFFF
     r, _ = timed_eval(vm, "while true do end")
     assert r.status == Status.TRAPPED
-    assert r.error.startswith("the Lua state was reset: the VM trapped (")
+    assert r.error.startswith("the VM trapped (") and "rolled back to before this cell" in r.error
     assert vm.interrupt_layout["hook_fn"] != 0x7FFFFF  # the new instance's layout
-    assert vm.eval("lost").values == [None]
+    assert vm.eval("kept").values == [1]
     r, _ = timed_eval(vm, "while true do end")
     assert r.status == Status.INTERRUPTED
 
@@ -315,10 +315,10 @@ def test_a_failing_output_callback_rebuilds_the_vm_and_raises(vm: LuaVM) -> None
     def boom(stream, text):
         raise RuntimeError("callback failed")
 
-    vm.eval("lost = 1")
+    vm.eval("kept = 1")
     with pytest.raises(RuntimeError, match="callback failed"):
-        vm.eval("print('x') local t = os.clock() while os.clock() - t < 0.2 do end", on_output=boom)
-    assert vm.eval("lost").values == [None]
+        vm.eval("kept = 2 print('x') local t = os.clock() while os.clock() - t < 0.2 do end", on_output=boom)
+    assert vm.eval("kept").values == [1]  # rolled back to before the cell
     assert vm.eval("3").values == [3]
 
 
