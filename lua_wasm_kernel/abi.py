@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 
-ABI_VERSION = 3
+ABI_VERSION = 4
 IO_BUFFER_SIZE_BYTES = 64 * 1024
 WASM_PAGE_SIZE_BYTES = 64 * 1024
 MEMORY_SIZE_DEFAULT_BYTES = 2 * 1024 * 1024
@@ -72,7 +72,7 @@ INTERRUPT_LAYOUT_FIELDS = (
     "off_ci_previous",
     "off_ci_callstatus",
     "cist_c",
-    "output_pending_addr",
+    "output_ring_addr",
 )
 
 EXPORTS = (

@@ -6,7 +6,6 @@ memory stats, GC and reset. The ABI is docs/ABI.md; abi.py mirrors it.
 """
 from __future__ import annotations
 
-import codecs
 import ctypes
 import hashlib
 import logging
@@ -200,14 +199,13 @@ class LuaVM:
                 f"memory size must be a multiple of 64 KiB and at least {floor} bytes, got {memory_bytes}"
             )
         self.memory_bytes = memory_bytes
-        self._on_output: OutputCallback | None = None
-        self._decoders: dict[Stream, codecs.IncrementalDecoder] = {}
         self.host_calls = HostCalls(self)
         # External tables (ext_tables.py): host-side, so they outlive a reset.
         self.ext = ExtStore()
         self.ext.register(self)
-        # Interrupts, streamed output and escalation (interrupt.py): one thread,
-        # started by an eval, ending 2 s after the last one or with this VM.
+        # Interrupts, streamed output (output_ring.py) and escalation
+        # (interrupt.py): one thread, started by an eval, ending 2 s after the
+        # last one or with this VM.
         self.watcher = InterruptWatcher()
         weakref.finalize(self, self.watcher.close)
         self._instantiate()
@@ -225,7 +223,7 @@ class LuaVM:
         i32, f64 = wasmtime.ValType.i32(), wasmtime.ValType.f64()
         # Imports that run Python for long, or touch memory, go through _in_host:
         # the watcher never stops the VM by force while Python code runs.
-        linker.define_func("env", "lw_host_output", wasmtime.FuncType([i32, i32, i32], []), self._in_host(self._host_output))
+        linker.define_func("env", "lw_host_output", wasmtime.FuncType([], []), self._in_host(self._host_output))
         linker.define_func("env", "lw_host_now", wasmtime.FuncType([i32], [f64]), self._host_now)
         host_calls = self.host_calls
         linker.define_func("env", "lw_host_call", wasmtime.FuncType([i32] * 4, [i32]), self._in_host(host_calls.call))
@@ -247,7 +245,9 @@ class LuaVM:
         self.interrupt_layout = dict(
             zip(abi.INTERRUPT_LAYOUT_FIELDS, self._read_u32s(self._call("lw_interrupt_layout"), len(abi.INTERRUPT_LAYOUT_FIELDS)))
         )
-        self.watcher.attach(self._base, self.memory_bytes, self.interrupt_layout)
+        self.watcher.attach(
+            self._base, self.memory_bytes, self.interrupt_layout, self._call("lw_io_buffer"), abi.IO_BUFFER_SIZE_BYTES
+        )
         self._run_init_scripts()
 
     def _run_init_scripts(self) -> None:
@@ -316,7 +316,6 @@ class LuaVM:
         if len(image) != self.memory_bytes:
             raise ValueError(f"an image of {len(image)} bytes for a memory of {self.memory_bytes}")
         self._instantiate()
-        self._decoders = {}
         with self.watcher.lock:
             if self.watcher.poisoned:
                 raise Escalated("the VM's memory is locked: the eval is being stopped by force")
@@ -327,15 +326,9 @@ class LuaVM:
 
     # -- host imports
 
-    def _host_output(self, stream: int, ptr: int, length: int) -> None:
-        data = self.read(ptr, length)
-        kind = Stream(stream)
-        decoder = self._decoders.get(kind)
-        if decoder is None:
-            decoder = self._decoders[kind] = codecs.getincrementaldecoder("utf-8")("replace")
-        text = decoder.decode(data)
-        if text and self._on_output is not None:
-            self._on_output(kind, text)
+    def _host_output(self) -> None:
+        """lw_host_output: the VM asks the host to consume its output ring now."""
+        self.watcher.output.drain()
 
     @staticmethod
     def _host_now(clock: int) -> float:
@@ -356,21 +349,16 @@ class LuaVM:
                 error=f"not enough memory: a cell of {len(body)} bytes does not fit in the VM's heap",
             )
         self.write(ptr, name + body)
-        self._on_output = on_output
-        self._decoders = {}
+        self.watcher.output.begin(on_output)
         self.watcher.begin()
         try:
             status = Status(self._call("lw_eval", len(name), len(body)))
         except BaseException as e:
             forced = self.watcher.end()
-            self._on_output = None
             return self._after_trap(e, forced)
         # Protected just as the eval finished: the state is whole, go on.
         self.watcher.end()
-        try:
-            self._flush_decoders()
-        finally:
-            self._on_output = None
+        self.watcher.output.finish()
         return self._reply(status)
 
     def interrupt(self) -> bool:
@@ -384,7 +372,6 @@ class LuaVM:
 
     def _after_trap(self, error: BaseException, forced: bool) -> EvalResult:
         """The instance trapped mid-eval: never reuse it (its heap may be half-updated)."""
-        self._decoders = {}
         self.reset()
         if forced or isinstance(error, Escalated):
             delay = self.watcher.escalate_after or 0.0
@@ -400,12 +387,6 @@ class LuaVM:
             raise error  # a host callback (on_output) raised: the VM is rebuilt, the error is the caller's
         log.log(logging.INFO if forced else logging.WARNING, "%s", message)
         return EvalResult(Status.TRAPPED, error=message)
-
-    def _flush_decoders(self) -> None:
-        for kind, decoder in self._decoders.items():
-            tail = decoder.decode(b"", final=True)
-            if tail and self._on_output is not None:
-                self._on_output(kind, tail)
 
     def _reply(self, status: Status) -> EvalResult:
         data = self.read(self._call("lw_reply_ptr"), self._call("lw_reply_len"))

@@ -2,9 +2,9 @@
 //! The Python mirror is `lua_wasm_kernel/abi.py`; `docs/ABI.md` documents both.
 
 /// Version of the host ABI; bumped whenever an export, import or layout changes.
-pub const abi_version: u32 = 3;
+pub const abi_version: u32 = 4;
 
-/// The IO buffer: cell input and captured output pass through it.
+/// The IO buffer: the output ring (src/output.zig).
 pub const io_buffer_size_bytes: u32 = 64 * 1024;
 
 /// The shadow (C) stack, placed first in memory so an overflow traps.
