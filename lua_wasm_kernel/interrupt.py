@@ -296,7 +296,9 @@ class InterruptWatcher:
     def _arm(self, signal: int) -> None:
         """Sets the signal and arms the stop hook on the running lua_State.
 
-        Lock held: the VM's quarantine relies on it (module docstring).
+        Lock held: the VM's quarantine relies on it (module docstring). The
+        addresses are read first, then written through; a block freed in
+        between is not reused before this returns.
         """
         lay = self._layout
         self._armed_gen = self._gen
@@ -306,6 +308,7 @@ class InterruptWatcher:
         last = max(lay["off_hook"], lay["off_hookmask"], lay["off_basehookcount"], lay["off_hookcount"], lay["off_ci"])
         if not self._valid(L, last + 4):
             return
+        ci = self._nearest_lua_frame(self._read_u32(L + lay["off_ci"]))
         if self.race_window:
             time.sleep(self.race_window)
         self._write_u32(L + lay["off_hook"], lay["hook_fn"])
@@ -313,19 +316,25 @@ class InterruptWatcher:
         self._write_u32(L + lay["off_hookcount"], 1)
         self._write_u32(L + lay["off_hookmask"], lay["hook_mask"])
         # trap = 1 in the nearest Lua frame: Lua re-reads it on jumps and after
-        # calls, so even `while true do end` notices. A C frame's CallInfo
-        # holds other data there (u.c.old_errfunc), so C frames are skipped.
-        ci = self._read_u32(L + lay["off_ci"])
+        # calls, so even `while true do end` notices. Skipped if L stopped
+        # running meanwhile: lw_resume arms the thread it returns to.
+        if ci and self._read_u32(lay["current_thread_addr"]) == L:
+            self._write_u32(ci + lay["off_ci_trap"], 1)
+
+    def _nearest_lua_frame(self, ci: int) -> int:
+        """The first Lua frame from `ci` down its `previous` chain; 0 if none.
+
+        A C frame's CallInfo holds other data where `trap` is (u.c.old_errfunc).
+        """
+        lay = self._layout
         span = max(lay["off_ci_trap"], lay["off_ci_previous"], lay["off_ci_callstatus"]) + 4
         for _ in range(CI_WALK_MAX):
             if not self._valid(ci, span):
-                return
+                return 0
             if not _u16.from_address(self._base + ci + lay["off_ci_callstatus"]).value & lay["cist_c"]:
-                # Narrow the race with a coroutine switch: skip if L stopped running.
-                if self._read_u32(lay["current_thread_addr"]) == L:
-                    self._write_u32(ci + lay["off_ci_trap"], 1)
-                return
+                return ci
             ci = self._read_u32(ci + lay["off_ci_previous"])
+        return 0
 
     def _disarm(self) -> None:
         """After an eval: clear requests the watcher made after the VM's own cleanup."""
