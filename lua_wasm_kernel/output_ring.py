@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 
 OutputCallback = Callable[[Stream, str], None]
 
-_u32 = ctypes.c_uint32
-_WRITE_INDEX, _READ_INDEX, _STREAM = 0, 4, 8  # offsets in output.Ring
+_RingWords = ctypes.c_uint32 * 3  # output.Ring: write_index, read_index, stream
+_WRITE_INDEX, _READ_INDEX, _STREAM = 0, 1, 2
 _MASK_U32 = 0xFFFF_FFFF
 
 
@@ -43,6 +43,7 @@ class OutputRing:
         self._watcher = watcher
         self._deliver_lock = threading.Lock()
         self._ring = 0  # addresses in linear memory (0: not attached)
+        self._words: ctypes.Array[ctypes.c_uint32] | None = None  # each index is one load or store
         self._buffer = 0
         self._capacity = 0
         self._active = False  # an eval runs: consume everything
@@ -59,6 +60,7 @@ class OutputRing:
         if not (0 < ring and ring + 12 <= size and 0 < buffer and buffer + capacity <= size and capacity > 0):
             raise ValueError(f"the output ring ({ring:#x}, buffer {buffer:#x}+{capacity}) lies outside linear memory")
         self._ring, self._buffer, self._capacity = ring, buffer, capacity
+        self._words = _RingWords.from_address(self._watcher.memory_base + ring)
         self._decoders = {}
 
     def begin(self, on_output: OutputCallback | None) -> None:
@@ -96,9 +98,11 @@ class OutputRing:
 
         On the VM's thread (the lw_host_output import) an error that
         `on_output` raised on the watcher thread is raised here, so it
-        reaches the eval's caller as before.
+        reaches the eval's caller as before, and the watcher does not stop
+        the VM by force while `on_output` runs (it is Python code).
         """
-        with self._deliver_lock:
+        self._acquire_deliver_lock(on_watcher)
+        try:
             if not on_watcher:
                 self._raise_pending()
             chunk = self._take()
@@ -112,7 +116,25 @@ class OutputRing:
                 except Exception as e:  # handed to the VM's thread at its next output call
                     self.error = e
                 return
-            self._deliver(kind, data)
+            self._watcher.enter_host()
+            try:
+                self._deliver(kind, data)
+            finally:
+                self._watcher.leave_host()
+        finally:
+            self._deliver_lock.release()
+
+    def _acquire_deliver_lock(self, on_watcher: bool) -> None:
+        """While the watcher thread delivers, the VM waits here in host code,
+        where the watcher must not stop it by force."""
+        if on_watcher:
+            self._deliver_lock.acquire()
+        elif not self._deliver_lock.acquire(blocking=False):
+            self._watcher.enter_host()
+            try:
+                self._deliver_lock.acquire()
+            finally:
+                self._watcher.leave_host()
 
     def _raise_pending(self) -> None:
         if self.error is not None:
@@ -123,13 +145,16 @@ class OutputRing:
         """Copies the pending bytes out and frees their room (both locks held)."""
         watcher = self._watcher
         with watcher.lock:
-            if watcher.poisoned or self._ring == 0 or self.error is not None:
+            words = self._words
+            if watcher.poisoned or words is None or self.error is not None:
                 return None
             base = watcher.memory_base
             # write_index first: the bytes and the stream it covers were written before it.
-            written = _u32.from_address(base + self._ring + _WRITE_INDEX).value
-            read = _u32.from_address(base + self._ring + _READ_INDEX).value
-            stream = _u32.from_address(base + self._ring + _STREAM).value
+            written = words[_WRITE_INDEX]
+            read = words[_READ_INDEX]
+            if written == read:
+                return None
+            stream = words[_STREAM]
             pending = (written - read) & _MASK_U32
             if pending == 0:
                 return None
@@ -137,14 +162,14 @@ class OutputRing:
                 return None  # between evals (a finalizer in lw_gc): keep it for the next cell
             if pending > self._capacity or stream not in (Stream.STDOUT, Stream.STDERR):
                 log.error("the VM's output ring is inconsistent (%d bytes pending, stream %d): dropped", pending, stream)
-                _u32.from_address(base + self._ring + _READ_INDEX).value = written
+                words[_READ_INDEX] = written
                 return None
             start = read % self._capacity
             first = min(pending, self._capacity - start)
             data = ctypes.string_at(base + self._buffer + start, first)
             if first < pending:
                 data += ctypes.string_at(base + self._buffer, pending - first)
-            _u32.from_address(base + self._ring + _READ_INDEX).value = written
+            words[_READ_INDEX] = written
             self.bytes_consumed += pending
             return Stream(stream), data
 
