@@ -598,3 +598,31 @@ def test_thousands_of_interrupts_never_corrupt_the_heap_quick(check_runtime: Run
 def test_thousands_of_interrupts_never_corrupt_the_heap(check_runtime: Runtime) -> None:
     faulthandler.cancel_dump_traceback_later()
     stress_interrupts(LuaVM(STRESS_MEMORY_BYTES, runtime=check_runtime), 3000, seed=2)
+
+
+def test_the_kernel_streams_from_the_watcher_thread_with_the_cells_parent() -> None:
+    # The watcher thread sends the first line while the cell still computes:
+    # it must carry the cell's parent header and come before the result.
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from kernel_client import TIMEOUT, kernel
+
+    with kernel() as (_, kc):
+        kc.wait_for_ready(timeout=TIMEOUT)
+        code = 'print("first") local t = os.clock() while os.clock() - t < 0.6 do end print("second") return 1'
+        msg_id = kc.execute(code)
+        messages = []
+        while True:
+            msg = kc.get_iopub_msg(timeout=TIMEOUT)
+            if msg["msg_type"] == "stream" or msg["parent_header"].get("msg_id") == msg_id:
+                messages.append(msg)
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle" \
+                    and msg["parent_header"].get("msg_id") == msg_id:
+                break
+        assert kc.get_shell_msg(timeout=TIMEOUT)["content"]["status"] == "ok"
+    stream_msgs = [m for m in messages if m["msg_type"] == "stream"]
+    assert [m["parent_header"].get("msg_id") for m in stream_msgs] == [msg_id] * len(stream_msgs)
+    assert [m["content"]["text"] for m in stream_msgs] == ["first\n", "second\n"]  # two sends: streamed
+    kinds = [m["msg_type"] for m in messages]
+    assert kinds.index("execute_result") > kinds.index("stream")
