@@ -63,6 +63,12 @@ class OutputRing:
         self._words = _RingWords.from_address(self._watcher.memory_base + ring)
         self._decoders = {}
 
+    def detach(self) -> None:
+        """The instance is about to be replaced: its memory must not be read any more."""
+        with self._watcher.lock:
+            self._words = None
+            self._ring = self._buffer = self._capacity = 0
+
     def begin(self, on_output: OutputCallback | None) -> None:
         """An eval starts: its output goes to `on_output` (None: dropped)."""
         with self._deliver_lock:

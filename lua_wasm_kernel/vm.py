@@ -214,6 +214,7 @@ class LuaVM:
 
     def _instantiate(self) -> None:
         rt = self.runtime
+        self.watcher.output.detach()  # until attach(): the new module's init may call lw_host_output
         self.store = wasmtime.Store(rt.engine)
         pages = self.memory_bytes // abi.WASM_PAGE_SIZE_BYTES
         # min == max: the memory can never grow, so its base address never moves.

@@ -70,9 +70,10 @@ pub fn layout() Layout {
     };
 }
 
-/// Clears stale requests before an eval starts. A hook the cell set stays,
-/// as in lua.c. The host ended the last eval's watcher ticks under its
-/// lock, so the quarantine can be released.
+/// Clears stale requests and the stop hook (never a hook the cell set)
+/// before an eval starts. The host ended the last eval's watcher ticks
+/// under its lock, so the quarantine can be released. The check build
+/// checks the heap here, i.e. after every eval.
 pub fn beginEval() void {
     signals.interrupt = 0;
     current_thread = main_thread;
