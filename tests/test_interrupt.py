@@ -626,3 +626,24 @@ def test_the_kernel_streams_from_the_watcher_thread_with_the_cells_parent() -> N
     assert [m["content"]["text"] for m in stream_msgs] == ["first\n", "second\n"]  # two sends: streamed
     kinds = [m["msg_type"] for m in messages]
     assert kinds.index("execute_result") > kinds.index("stream")
+
+
+def test_utf8_split_across_chunks_and_threads_decodes_whole(vm: LuaVM, output) -> None:
+    # 3-byte characters across the 64 KiB ring's wrap and full-ring hand-overs,
+    # then one character split between a watcher-thread delivery and the end.
+    code = r"""
+    for i = 1, 40000 do io.write("€") end
+    io.write("\xe2\x82")
+    local t = os.clock() while os.clock() - t < 0.3 do end
+    io.write("\xac!")
+    """
+    assert vm.eval(code, on_output=output).ok
+    assert output.text(Stream.STDOUT) == "€" * 40001 + "!"
+    assert vm.watcher.output.drains_on_watcher > 0
+
+
+def test_a_loop_making_coroutines_cannot_exhaust_memory(vm: LuaVM) -> None:
+    # Their freed states wait in the quarantine, which stays bounded.
+    r = vm.eval("for i = 1, 2e5 do coroutine.wrap(function() end)() end collectgarbage() return 'done'")
+    assert r.values == ["done"], r
+    assert vm.memory_stats().used_bytes < vm.memory_bytes // 2
