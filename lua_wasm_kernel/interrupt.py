@@ -132,12 +132,13 @@ class InterruptWatcher:
 
     def attach(self, base: int, size: int, layout: Mapping[str, int], io_buffer: int, io_buffer_size: int) -> None:
         """A new instance: its memory's base address and size, interrupt layout and IO buffer."""
+        # Lock order: the output's delivery lock, then `lock` (never the reverse).
+        self.output.discard()
         with self.lock:
             if self._running:
                 raise RuntimeError("attach() during an eval")
             self._base, self._size, self._layout = base, size, dict(layout)
             self.poisoned = False
-            self.output.discard()
             self.output.attach(layout, io_buffer, io_buffer_size)
 
     @property

@@ -12,7 +12,8 @@ cell's own debug hooks see exactly what stock Lua gives them.
 Memory is read under the watcher's lock (which also refuses once escalation
 protected the memory); deliveries are serialized by `_deliver_lock`, taken
 first, so chunks reach `on_output` in the order the VM wrote them whichever
-thread consumed them. Protocol: docs/ABI.md, "Interrupts and streaming".
+thread consumed them. Lock order: `_deliver_lock`, then the watcher's lock;
+never `_deliver_lock` while holding the watcher's. Protocol: docs/ABI.md, "Interrupts and streaming".
 """
 from __future__ import annotations
 
