@@ -36,6 +36,11 @@ const wasm_sjlj_flags = [_][]const u8{ "-mllvm", "-wasm-enable-sjlj", "-mllvm", 
 pub fn build(b: *std.Build) void {
     const lua_src = b.option([]const u8, "lua-src", "Folder of the Lua 5.4.8 sources") orelse "build/lua54";
     const optimize = b.option(std.builtin.Optimize, "optimize", "Optimize mode (default: fast)") orelse .fast;
+    // The check build: the TLSF heap's consistency check runs as every eval
+    // starts and traps on corruption (tests/test_interrupt.py's stress test).
+    const heap_check = b.option(bool, "heap-check", "Check the heap after every eval (default: false)") orelse false;
+    const options = b.addOptions();
+    options.addOption(bool, "heap_check", heap_check);
 
     const wasm_target = b.resolveTargetQuery(.{
         .cpu_arch = .wasm32,
@@ -55,6 +60,7 @@ pub fn build(b: *std.Build) void {
         .stack_protector = false,
         .sanitize_c = .off,
     });
+    mod.addOptions("build_options", options);
     addLua(b, mod, lua_src, &(c_flags ++ wasm_sjlj_flags));
     mod.addCSourceFile(.{ .file = b.path("src/sjlj.c"), .flags = &wasm_sjlj_flags });
     mod.export_symbol_names = &exports;
@@ -73,6 +79,7 @@ pub fn build(b: *std.Build) void {
         .optimize = .debug,
         .link_libc = true,
     });
+    test_mod.addOptions("build_options", options);
     addLua(b, test_mod, lua_src, &c_flags);
     const tests = b.addTest(.{ .root_module = test_mod });
     const test_step = b.step("test", "Run the engine's unit tests (native)");

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 
 # src/limits.zig: each name is its Zig name in capitals.
-ABI_VERSION = 7
+ABI_VERSION = 8
 IO_BUFFER_SIZE_BYTES = 64 * 1024
 STACK_SIZE_BYTES = 256 * 1024
 WASM_PAGE_SIZE_BYTES = 64 * 1024
@@ -112,7 +112,7 @@ INTERRUPT_LAYOUT_FIELDS = (
     "off_ci_previous",
     "off_ci_callstatus",
     "cist_c",
-    "output_pending_addr",
+    "output_ring_addr",
 )
 
 EXPORTS = (

@@ -6,7 +6,6 @@ memory stats, GC and reset. The ABI is docs/ABI.md; abi.py mirrors it.
 """
 from __future__ import annotations
 
-import codecs
 import ctypes
 import hashlib
 import logging
@@ -61,7 +60,7 @@ U32_MAX = 2**32 - 1
 # Offsets in lua_State and CallInfo are small (about 100 bytes on wasm32).
 STRUCT_OFFSET_MAX_BYTES = 1024
 # interrupt.Layout words that are addresses, with the bytes each must have room for.
-INTERRUPT_LAYOUT_ADDRESSES = {"signals_addr": 8, "current_thread_addr": 4, "output_pending_addr": 4}
+INTERRUPT_LAYOUT_ADDRESSES = {"signals_addr": 8, "current_thread_addr": 4, "output_ring_addr": 12}
 INTERRUPT_LAYOUT_OFFSETS = {
     "off_hook": 4, "off_hookmask": 4, "off_basehookcount": 4, "off_hookcount": 4, "off_ci": 4,
     "off_ci_trap": 4, "off_ci_previous": 4, "off_ci_callstatus": 2,
@@ -246,16 +245,15 @@ class LuaVM:
         # None when memory_bytes is above rollback_bytes_max (a trap resets).
         self._rollback: bytearray | None = bytearray(memory_bytes) if memory_bytes <= rollback_bytes_max else None
         self._rollback_valid = False
-        self._on_output: OutputCallback | None = None
-        self._decoders: dict[Stream, codecs.IncrementalDecoder] = {}
         self.host_calls = HostCalls(self)
         # External tables (ext_tables.py): host-side, so they outlive a reset.
         self.ext = ExtStore()
         self.ext.register(self)
         # Files of the notebook's folder (files.py): none until configured.
         self.files = Files()
-        # Interrupts, streamed output and escalation (interrupt.py): one thread,
-        # started by an eval, ending 2 s after the last one or with this VM.
+        # Interrupts, streamed output (output_ring.py) and escalation
+        # (interrupt.py): one thread, started by an eval, ending 2 s after the
+        # last one or with this VM.
         self.watcher = InterruptWatcher()
         weakref.finalize(self, self.watcher.close)
         self._instantiate()
@@ -264,6 +262,7 @@ class LuaVM:
 
     def _instantiate(self) -> None:
         rt = self.runtime
+        self.watcher.output.detach()  # until attach(): the new module's init may call lw_host_output
         self.store = wasmtime.Store(rt.engine)
         pages = self.memory_bytes // abi.WASM_PAGE_SIZE_BYTES
         # min == max: the memory can never grow, so its base address never moves.
@@ -273,7 +272,9 @@ class LuaVM:
         i32, f64 = wasmtime.ValType.i32(), wasmtime.ValType.f64()
         # Imports that run Python for long, or touch memory, go through _in_host:
         # the watcher never stops the VM by force while Python code runs.
-        linker.define_func("env", "lw_host_output", wasmtime.FuncType([i32, i32, i32], []), self._in_host(self._host_output))
+        # lw_host_output marks only its callback as host code (output_ring.py): it
+        # is called often (the quarantine's synchronization) and mostly finds nothing.
+        linker.define_func("env", "lw_host_output", wasmtime.FuncType([], []), self._host_output)
         linker.define_func("env", "lw_host_now", wasmtime.FuncType([i32], [f64]), self._host_now)
         host_calls = self.host_calls
         linker.define_func("env", "lw_host_call", wasmtime.FuncType([i32] * 4, [i32]), self._in_host(host_calls.call))
@@ -298,7 +299,9 @@ class LuaVM:
         self.interrupt_layout = self._check_layout(dict(
             zip(abi.INTERRUPT_LAYOUT_FIELDS, self._read_u32s(self._call("lw_interrupt_layout"), len(abi.INTERRUPT_LAYOUT_FIELDS)))
         ))
-        self.watcher.attach(self._base, self.memory_bytes, self.interrupt_layout)
+        self.watcher.attach(
+            self._base, self.memory_bytes, self.interrupt_layout, self._call("lw_io_buffer"), abi.IO_BUFFER_SIZE_BYTES
+        )
         self._oom_where = self._call_u32("lw_oom_where")
         self._run_init_scripts()
 
@@ -403,7 +406,6 @@ class LuaVM:
         if len(image) != self.memory_bytes:
             raise ValueError(f"an image of {len(image)} bytes for a memory of {self.memory_bytes}")
         self._instantiate()
-        self._decoders = {}
         with self.watcher.lock:
             if self.watcher.poisoned:
                 raise Escalated("the VM's memory is locked: the eval is being stopped by force")
@@ -414,17 +416,9 @@ class LuaVM:
 
     # -- host imports
 
-    def _host_output(self, stream: int, ptr: int, length: int) -> None:
-        data = self.read(ptr, length)
-        if stream not in (Stream.STDOUT, Stream.STDERR):
-            raise MemoryAccessError(f"the VM wrote output to stream {stream}, which does not exist")
-        kind = Stream(stream)
-        decoder = self._decoders.get(kind)
-        if decoder is None:
-            decoder = self._decoders[kind] = codecs.getincrementaldecoder("utf-8")("replace")
-        text = decoder.decode(data)
-        if text and self._on_output is not None:
-            self._on_output(kind, text)
+    def _host_output(self) -> None:
+        """lw_host_output: the VM asks the host to consume its output ring now."""
+        self.watcher.output.drain()
 
     @staticmethod
     def _host_now(clock: int) -> float:
@@ -447,21 +441,16 @@ class LuaVM:
                 error=f"not enough memory: the cell's {len(body)} bytes do not fit in the VM's heap",
             )
         self.write(ptr, name + body)
-        self._on_output = on_output
-        self._decoders = {}
+        self.watcher.output.begin(on_output)
         self.watcher.begin()
         try:
             status = Status(self._call("lw_eval", len(name), len(body)))
         except BaseException as e:
             forced = self.watcher.end()
-            self._on_output = None
             return self._after_trap(e, forced)
         # Protected just as the eval finished: the state is whole, go on.
         self.watcher.end()
-        try:
-            self._flush_decoders()
-        finally:
-            self._on_output = None
+        self.watcher.output.finish()
         result = self._reply(status)
         if result.status == Status.OUT_OF_MEMORY:
             where = self.oom_where()
@@ -502,7 +491,6 @@ class LuaVM:
     def _roll_back(self) -> str:
         """A fresh instance holding the memory of the cell's start, else a fresh
         Lua state; says which, for the cell's error."""
-        self._decoders = {}
         image, self._rollback = self._rollback, None  # the init scripts' evals must not overwrite it
         try:
             if image is not None and self._rollback_valid:
@@ -545,12 +533,6 @@ class LuaVM:
             raise EvalAborted(f"{type(error).__name__}: {error}; {what}") from error
         log.log(logging.INFO if forced else logging.WARNING, "%s", message)
         return EvalResult(Status.TRAPPED, error=message)
-
-    def _flush_decoders(self) -> None:
-        for kind, decoder in self._decoders.items():
-            tail = decoder.decode(b"", final=True)
-            if tail and self._on_output is not None:
-                self._on_output(kind, tail)
 
     def _reply(self, status: Status) -> EvalResult:
         """The eval's reply (docs/ABI.md, "Reply"): checked as hostile bytes."""

@@ -6,7 +6,7 @@ const builtin = @import("builtin");
 const is_wasm = builtin.target.cpu.arch.isWasm();
 
 const wasm = struct {
-    extern "env" fn lw_host_output(stream: u32, ptr: [*]const u8, len: u32) void;
+    extern "env" fn lw_host_output() void;
     extern "env" fn lw_host_now(clock: u32) f64;
     extern "env" fn lw_host_call(name_ptr: [*]const u8, name_len: u32, args_ptr: [*]const u8, args_len: u32) i32;
     extern "env" fn lw_host_take(dst_ptr: [*]u8, dst_len: u32) i32;
@@ -22,10 +22,8 @@ pub const native = struct {
     pub var captured_len: usize = 0;
     pub var flushes: usize = 0;
 
-    fn lw_host_output(stream: u32, ptr: [*]const u8, len: u32) void {
-        _ = stream;
-        @memcpy(captured[captured_len..][0..len], ptr[0..len]);
-        captured_len += len;
+    fn lw_host_output() void {
+        captured_len += @import("output.zig").consumeInto(captured[captured_len..]);
         flushes += 1;
     }
     fn lw_host_now(clock: u32) f64 {
@@ -103,10 +101,10 @@ const impl = if (is_wasm) wasm else native;
 /// Clocks the host can read (`lw_host_now`).
 pub const Clock = enum(u32) { wall_seconds = 0, cpu_seconds = 1 };
 
-/// Hands `bytes` of captured output on `stream` (1 stdout, 2 stderr) to the host.
-pub fn output(stream: u32, bytes: []const u8) void {
-    if (bytes.len == 0) return;
-    impl.lw_host_output(stream, bytes.ptr, @intCast(bytes.len));
+/// Has the host consume the output ring (src/output.zig), taking its
+/// watcher's lock while it does.
+pub fn output() void {
+    impl.lw_host_output();
 }
 
 /// Reads one of the host's clocks, in seconds.

@@ -6,9 +6,9 @@
 const builtin = @import("builtin");
 
 /// Version of the host ABI; bumped whenever an export, import or layout changes.
-pub const abi_version: u32 = 7;
+pub const abi_version: u32 = 8;
 
-/// The IO buffer: captured output collects here (cell input gets a heap block).
+/// The IO buffer: the output ring (src/output.zig); cell input gets a heap block.
 pub const io_buffer_size_bytes: u32 = 64 * 1024;
 
 /// The shadow (C) stack, placed first in memory so an overflow traps.
