@@ -232,16 +232,26 @@ def test_memory_checks_hold_under_python_O() -> None:
     assert proc.returncode == 0 and proc.stdout.strip() == "refused", proc.stderr[-2000:]
 
 
-def test_host_output_with_a_pointer_outside_memory_traps_cleanly(vm: LuaVM) -> None:
-    with pytest.raises(MemoryAccessError):
-        vm._host_output(1, vm.memory_bytes - 2, 16)
-    with pytest.raises(MemoryAccessError):
-        vm._host_output(7, 0, 0)
+def test_an_inconsistent_output_ring_is_dropped_without_reading_outside_it(vm: LuaVM) -> None:
+    """The ring's words come from the VM (output_ring.py): more pending bytes
+    than the ring holds, or an unknown stream, are dropped, never read."""
+    import struct
+
+    ring = vm.interrupt_layout["output_ring_addr"]
+    out: list[str] = []
+    vm.watcher.output.begin(lambda _stream, text: out.append(text))
+    for written, read, stream in ((2**32 - 1, 0, 1), (2**31, 7, 1), (5, 0, 7)):
+        vm.write(ring, struct.pack("<III", written, read, stream))
+        vm.watcher.output.drain()
+    vm.watcher.output.finish()
+    assert out == []
+    r = vm.eval("print('still here') return 1 + 1", on_output=lambda _s, t: out.append(t))
+    assert r.values == [2] and out == ["still here\n"]
 
 
 @pytest.mark.parametrize("field, value", [
     ("signals_addr", 0), ("signals_addr", 2**32 - 4), ("current_thread_addr", 3),
-    ("output_pending_addr", 2**31), ("off_ci", 4096), ("off_ci_callstatus", 33), ("hook_fn", 0),
+    ("output_ring_addr", 2**31), ("off_ci", 4096), ("off_ci_callstatus", 33), ("hook_fn", 0),
 ])
 def test_an_implausible_interrupt_layout_is_refused(vm: LuaVM, field: str, value: int) -> None:
     layout = dict(vm.interrupt_layout)
