@@ -282,7 +282,8 @@ fn read(L: ?*lua.State, comptime op: Read, id: u32, key: []const u8, scratch: []
 fn decodeOne(L: ?*lua.State, bytes: []const u8) usize {
     return serializer.decode(L, bytes) catch |e| switch (e) {
         error.Malformed => malformed(L),
-        error.OutOfMemory => raise(L, "ext.table: stored value too deeply nested"),
+        error.TooDeep => raise(L, std.fmt.comptimePrint("ext.table: stored value nested deeper than {d} levels", .{limits.serialize_depth_max})),
+        error.OutOfMemory => raise(L, "ext.table: not enough memory for the stored value"),
     };
 }
 

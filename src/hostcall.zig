@@ -207,7 +207,8 @@ pub fn hostCall(L: ?*lua.State) callconv(.c) c_int {
     // then the Box's __gc frees the room.
     const used = serializer.decode(L, room) catch |e| switch (e) {
         error.Malformed => lua.raise(L, "host call: malformed reply"),
-        error.OutOfMemory => lua.raise(L, "host call: reply too deeply nested"),
+        error.TooDeep => lua.raise(L, std.fmt.comptimePrint("host call: reply nested deeper than {d} levels", .{limits.serialize_depth_max})),
+        error.OutOfMemory => lua.raise(L, "host call: not enough memory for the reply"),
     };
     if (used != len) lua.raise(L, "host call: malformed reply (trailing bytes)");
     box.release();

@@ -22,7 +22,8 @@ pub const Tag = enum(u8) {
     truncated = 0x08,
 };
 
-pub const Error = error{ OutOfMemory, Malformed };
+/// TooDeep: tables nested deeper than limits.serialize_depth_max.
+pub const Error = error{ OutOfMemory, Malformed, TooDeep };
 
 /// Tables currently being encoded (for cycles) and items left in the budget.
 const Walk = struct {
@@ -111,7 +112,7 @@ fn appendAddressText(L: ?*lua.State, idx: c_int, buf: *Buffer) error{OutOfMemory
 }
 
 /// Reads one value from `bytes`, pushes it, and returns the bytes consumed.
-/// Tables nested deeper than limits.serialize_depth_max are Malformed: no
+/// Tables nested deeper than limits.serialize_depth_max are TooDeep: no
 /// encoder writes them, and the recursion stays bounded whatever the bytes.
 /// Must run under a protected call: building tables can raise a memory error.
 pub fn decode(L: ?*lua.State, bytes: []const u8) Error!usize {
@@ -164,7 +165,7 @@ fn decodeValue(L: ?*lua.State, r: *Reader) Error!void {
             c.lua_pushvalue(L, r.tables[target]);
         },
         .table => {
-            if (r.depth == r.tables.len) return error.Malformed;
+            if (r.depth == r.tables.len) return error.TooDeep;
             const count = try r.int(u32);
             if (count > r.bytes.len) return error.Malformed;
             c.lua_createtable(L, 0, 0);
@@ -291,7 +292,7 @@ test "the decoder refuses tables nested deeper than the limit, at any depth of b
     defer deep.deinit(std.testing.allocator);
     for (0..20_000) |_| try deep.appendSlice(std.testing.allocator, &level);
     try deep.append(std.testing.allocator, 0x00);
-    try std.testing.expectError(error.Malformed, decode(L, deep.items));
+    try std.testing.expectError(error.TooDeep, decode(L, deep.items));
     // A cycle may only point at a table open around it.
     try std.testing.expectError(error.Malformed, decode(L, &.{ 0x06, 0, 0, 0, 0 }));
 }
