@@ -97,8 +97,10 @@ def decode_header(data: bytes) -> tuple[dict[str, Any], int]:
 
     if data[: len(MAGIC)] != MAGIC:
         raise SnapshotError("not a lua-wasm snapshot (or one of another format version)")
-    (length,) = struct.unpack_from("<I", data, len(MAGIC))
     start = len(MAGIC) + 4
+    if len(data) < start:
+        raise SnapshotError("the snapshot is truncated (no header)")
+    (length,) = struct.unpack_from("<I", data, len(MAGIC))
     if length > HEADER_SIZE_MAX_BYTES or start + length > len(data):
         raise SnapshotError("the snapshot's header is damaged")
     try:
@@ -130,14 +132,41 @@ def restore(vm: LuaVM, data: bytes) -> dict[int, Any]:
 
     header, start = decode_header(data)
     check_compatible(header, vm)
+    ids = _ext_ids(header)  # checked before the state is touched
+    # Never inflate more than the image can be: a zlib bomb is refused, not unpacked.
+    inflater = zlib.decompressobj()
     try:
-        image = zlib.decompress(data[start:])
+        image = inflater.decompress(data[start:], vm.memory_bytes + 1)
     except zlib.error as e:
         raise SnapshotError(f"the snapshot's image is damaged ({e})") from None
+    if len(image) > vm.memory_bytes or inflater.unconsumed_tail:
+        raise SnapshotError("the snapshot's image has the wrong size (it inflates past the VM's memory)")
+    if not inflater.eof:
+        raise SnapshotError("the snapshot's image is damaged (truncated)")
     if len(image) != vm.memory_bytes:
         raise SnapshotError("the snapshot's image has the wrong size")
     vm.load_image(image)
-    return dict(_name_from_json(entry) for entry in header.get("ext_ids", []))
+    return ids
+
+
+def _ext_ids(header: dict[str, Any]) -> dict[int, str | bytes]:
+    """The header's external-table ids, each a u32 id and a valid table name."""
+    from .store_files import check_name
+
+    entries = header.get("ext_ids", [])
+    if not isinstance(entries, list):
+        raise SnapshotError("the snapshot's external-table ids are damaged")
+    ids: dict[int, str | bytes] = {}
+    for entry in entries:
+        try:
+            table_id, name = _name_from_json(entry)
+            check_name(name, "table", abi.EXT_TABLE_NAME_SIZE_MAX_BYTES)
+        except Exception as e:  # noqa: BLE001 -- any shape error is damage
+            raise SnapshotError(f"the snapshot's external-table ids are damaged ({e})") from None
+        if not 0 < table_id <= 0xFFFF_FFFF or table_id in ids:
+            raise SnapshotError(f"the snapshot's external-table ids are damaged (id {table_id})")
+        ids[table_id] = name
+    return ids
 
 
 def _name_json(table_id: int, name: str | bytes) -> list[Any]:
@@ -146,9 +175,11 @@ def _name_json(table_id: int, name: str | bytes) -> list[Any]:
     return [table_id, {"hex": name.hex()}]
 
 
-def _name_from_json(entry: list[Any]) -> tuple[int, str | bytes]:
+def _name_from_json(entry: Any) -> tuple[int, str | bytes]:
     table_id, name = entry
-    return int(table_id), bytes.fromhex(name["hex"]) if isinstance(name, dict) else name
+    if not isinstance(table_id, int) or isinstance(table_id, bool):
+        raise ValueError(f"not an id: {table_id!r}")
+    return table_id, bytes.fromhex(name["hex"]) if isinstance(name, dict) else name
 
 
 class Snapshots:
