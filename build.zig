@@ -106,4 +106,5 @@ fn addLua(b: *std.Build, mod: *std.Build.Module, lua_src: []const u8, flags: []c
     mod.addCSourceFiles(.{ .root = lua_dir, .files = &lua_sources, .flags = flags });
     mod.addCSourceFile(.{ .file = b.path("src/hook_layout.c"), .flags = flags });
     mod.addCSourceFile(.{ .file = b.path("src/undump_refused.c"), .flags = flags });
+    mod.addCSourceFile(.{ .file = b.path("src/box_alloc.c"), .flags = flags });
 }

@@ -58,6 +58,12 @@ int lw_resume(lua_State *L, lua_State *from, int narg, int *nres);
 #define LUA_CPATH_DEFAULT   "./?.so"
 #endif
 
+/* lauxlib's buffer boxes get lmem.c's emergency collection too (src/box_alloc.c). */
+#if defined(lauxlib_c)
+lua_Alloc lw_box_allocf(lua_State *L, void **ud);
+#define lua_getallocf(L, ud)  lw_box_allocf((L), (ud))
+#endif
+
 /* io (liolib.c) and loadfile (lauxlib.c) over the confined file layer of
 ** src/files.zig, not libc's FILE; its error numbers are the ABI's
 ** (docs/ABI.md, "Files"), whose messages files.zig supplies. */
