@@ -51,7 +51,7 @@ pub fn eval(name: []const u8, code: []const u8) Status {
         replyError(L, request.status, lua.toSlice(L, -1) orelse "not enough memory", "");
     }
     output.flush();
-    c.lua_sethook(L, null, 0, 0);
+    interrupt.disarm(L); // the stop hook only: a hook the cell set stays, as in lua.c
     return request.status;
 }
 

@@ -650,3 +650,13 @@ def test_a_loop_making_coroutines_cannot_exhaust_memory(vm: LuaVM) -> None:
     r = vm.eval("for i = 1, 2e5 do coroutine.wrap(function() end)() end collectgarbage() return 'done'")
     assert r.values == ["done"], r
     assert vm.memory_stats().used_bytes < vm.memory_bytes // 2
+
+
+def test_a_cells_own_hook_carries_into_the_next_cell(vm: LuaVM) -> None:
+    """As in lua.c's REPL: debug.sethook in one cell still counts lines in the
+    next; the engine removes only its own stop hook after an eval."""
+    assert vm.eval("lines = 0 debug.sethook(function() lines = lines + 1 end, 'l')").ok
+    assert vm.eval("local a = 1\nlocal b = 2\nlocal c = 3").ok
+    r = vm.eval("local counted = lines debug.sethook() return counted")
+    assert r.ok and r.values[0] >= 3, r
+    assert vm.eval("return debug.gethook()").values == [None]
