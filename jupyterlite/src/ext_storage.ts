@@ -1,0 +1,73 @@
+// External tables in IndexedDB, per notebook path: read when a VM starts,
+// written after each cell (the tables it changed, the names it dropped), so
+// they survive a page reload and a kernel restart.
+
+import type { IStoredTable } from './ext_tables';
+
+const DB_NAME = 'lua-wasm-ext-tables';
+const STORE = 'tables';
+const DB_VERSION = 1;
+
+interface IRecord {
+  notebook: string;
+  name: string; // the name's bytes as a binary string (the key)
+  table: IStoredTable;
+}
+
+function nameKey(name: Uint8Array): string {
+  let s = '';
+  for (const b of name) {
+    s += String.fromCharCode(b);
+  }
+  return s;
+}
+
+function request<T>(req: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+export class ExtStorage {
+  private db: Promise<IDBDatabase> | null = null;
+
+  private open(): Promise<IDBDatabase> {
+    if (this.db === null) {
+      const req = indexedDB.open(DB_NAME, DB_VERSION);
+      req.onupgradeneeded = () => {
+        const store = req.result.createObjectStore(STORE, { keyPath: ['notebook', 'name'] });
+        store.createIndex('notebook', 'notebook');
+      };
+      this.db = request(req);
+    }
+    return this.db;
+  }
+
+  async load(notebook: string): Promise<IStoredTable[]> {
+    const db = await this.open();
+    const store = db.transaction(STORE, 'readonly').objectStore(STORE);
+    const records = (await request(store.index('notebook').getAll(notebook))) as IRecord[];
+    return records.map(r => r.table);
+  }
+
+  async save(notebook: string, changed: IStoredTable[], dropped: Uint8Array[]): Promise<void> {
+    if (changed.length === 0 && dropped.length === 0) {
+      return;
+    }
+    const db = await this.open();
+    const tx = db.transaction(STORE, 'readwrite');
+    const store = tx.objectStore(STORE);
+    for (const table of changed) {
+      store.put({ notebook, name: nameKey(table.name), table } as IRecord);
+    }
+    for (const name of dropped) {
+      store.delete([notebook, nameKey(name)]);
+    }
+    await new Promise<void>((resolve, reject) => {
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error);
+    });
+  }
+}

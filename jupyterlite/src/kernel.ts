@@ -1,0 +1,289 @@
+// The JupyterLite kernel "Lua 5.4 (WASM)": turns kernel messages into
+// requests to the VM's worker (worker.ts) and its answers into messages.
+// Owns the worker's life: a trap or an interrupt ends it, and a new one
+// starts from the memory of the cell's start (kept here), so the Lua state
+// is rolled back to before that cell, not lost. External tables are saved
+// to IndexedDB (ext_storage.ts) after each cell.
+
+import type { KernelMessage } from '@jupyterlab/services';
+import { BaseKernel, IKernel } from '@jupyterlite/services';
+import { PromiseDelegate } from '@lumino/coreutils';
+
+import { ExtStorage } from './ext_storage';
+import type { FromWorker, IStartMessage, IWireResult } from './protocol';
+
+export const ERROR_NAMES: Record<number, string> = {
+  1: 'SyntaxError',
+  2: 'LuaError',
+  3: 'MemoryError',
+  4: 'KeyboardInterrupt',
+  5: 'ValueError',
+  100: 'VMStopped'
+};
+
+export const INTERRUPT_MESSAGE =
+  'interrupted! This page is not cross-origin isolated, so the VM cannot be stopped in place: ' +
+  'its worker was ended and restarted, and the Lua state and external tables were rolled back to before this cell';
+
+export interface ILuaKernelOptions extends IKernel.IOptions {
+  memoryBytes: number;
+  /** The notebook's path (external tables are kept per path); resolved at the first cell. */
+  notebookPath: () => Promise<string>;
+}
+
+interface IRunning {
+  id: number;
+  done: PromiseDelegate<{ result: IWireResult; payload: Array<Record<string, any>> }>;
+}
+
+export class LuaKernel extends BaseKernel {
+  private worker: Worker | null = null;
+  private started = new PromiseDelegate<void>();
+  private banner = 'Lua 5.4 in WebAssembly (lua-wasm, browser host)';
+  private nextId = 1;
+  private hidden = 0;
+  private running: IRunning | null = null;
+  private image: ArrayBuffer | undefined;
+  private ids: Array<[number, Uint8Array]> | undefined;
+  private storage = new ExtStorage();
+  private notebook: string | null = null;
+
+  constructor(private readonly options: ILuaKernelOptions) {
+    super(options);
+    void this.boot();
+  }
+
+  get ready(): Promise<void> {
+    return this.started.promise;
+  }
+
+  dispose(): void {
+    this.worker?.terminate();
+    this.worker = null;
+    super.dispose();
+  }
+
+  /** Stops the running cell (the stop button): ends the worker, restarts it from the cell's start. */
+  interrupt(): void {
+    const running = this.running;
+    if (running === null) {
+      return;
+    }
+    this.running = null;
+    this.restart();
+    running.done.resolve({
+      result: { status: 4, display: [], error: INTERRUPT_MESSAGE },
+      payload: []
+    });
+  }
+
+  private async boot(): Promise<void> {
+    try {
+      this.notebook = await this.options.notebookPath();
+      const tables = await this.storage.load(this.notebook);
+      await this.spawn({ type: 'start', memoryBytes: this.options.memoryBytes, tables });
+      this.started.resolve();
+    } catch (e) {
+      console.error('lua-wasm: the kernel could not start', e);
+      this.started.reject(e);
+    }
+  }
+
+  /** A new worker, started as `message` says; resolves when its VM is ready. */
+  private spawn(message: IStartMessage): Promise<void> {
+    const worker = new Worker(new URL('./worker.js', import.meta.url));
+    this.worker = worker;
+    const ready = new PromiseDelegate<void>();
+    worker.onmessage = (event: MessageEvent<FromWorker>) => this.onWorkerMessage(worker, event.data, ready);
+    worker.onerror = event => {
+      ready.reject(new Error(event.message));
+      if (this.worker === worker) {
+        this.trapped(`the VM's worker failed: ${event.message}`);
+      }
+    };
+    worker.postMessage(message, message.image ? [message.image] : []);
+    return ready.promise;
+  }
+
+  /** A new worker from the memory of the running cell's start (or a fresh state without one). */
+  private restart(): Promise<void> {
+    this.worker?.terminate();
+    this.worker = null;
+    const image = this.image;
+    this.image = undefined;
+    this.started = new PromiseDelegate<void>();
+    const notebook = this.notebook ?? '';
+    const restarted = this.storage
+      .load(notebook)
+      .then(tables => this.spawn({ type: 'start', memoryBytes: this.options.memoryBytes, tables, image, ids: this.ids }))
+      .then(() => this.started.resolve())
+      .catch(e => {
+        console.error('lua-wasm: the VM could not be restarted', e);
+        this.started.reject(e);
+      });
+    return restarted;
+  }
+
+  private trapped(reason: string): void {
+    const running = this.running;
+    this.running = null;
+    this.restart();
+    running?.done.resolve({
+      result: {
+        status: 100,
+        display: [],
+        error: `the VM trapped (${reason}); the Lua state was rolled back to before this cell`
+      },
+      payload: []
+    });
+  }
+
+  private onWorkerMessage(worker: Worker, message: FromWorker, ready: PromiseDelegate<void>): void {
+    if (worker !== this.worker) {
+      return; // a worker already ended
+    }
+    const running = this.running;
+    switch (message.type) {
+      case 'ready':
+        this.banner = message.banner;
+        ready.resolve();
+        return;
+      case 'failed':
+        ready.reject(new Error(message.error));
+        return;
+    }
+    if (running === null || message.id !== running.id) {
+      return;
+    }
+    switch (message.type) {
+      case 'image':
+        this.image = message.image;
+        this.ids = message.ids;
+        break;
+      case 'stream':
+        this.stream({ name: message.name, text: message.text });
+        break;
+      case 'iopub':
+        this.sendIopub(message.msgType, message.content);
+        break;
+      case 'done':
+        this.running = null;
+        // Written before the reply: a reload right after the cell finds them.
+        this.storage
+          .save(this.notebook ?? '', message.changed, message.dropped)
+          .catch(e => console.error('lua-wasm: saving external tables failed', e))
+          .then(() => running.done.resolve({ result: message.result, payload: message.payload }));
+        break;
+      case 'trapped':
+        this.trapped(message.reason);
+        break;
+    }
+  }
+
+  private sendIopub(msgType: string, content: Record<string, any>): void {
+    if (msgType === 'display_data') {
+      this.displayData(content as KernelMessage.IDisplayDataMsg['content']);
+    } else if (msgType === 'update_display_data') {
+      this.updateDisplayData(content as KernelMessage.IUpdateDisplayDataMsg['content']);
+    } else if (msgType === 'clear_output') {
+      this.clearOutput(content as KernelMessage.IClearOutputMsg['content']);
+    }
+  }
+
+  async kernelInfoRequest(): Promise<KernelMessage.IInfoReplyMsg['content']> {
+    return {
+      implementation: 'lua-wasm',
+      implementation_version: '0.1.0',
+      language_info: {
+        name: 'lua',
+        version: '5.4',
+        mimetype: 'text/x-lua',
+        file_extension: '.lua',
+        codemirror_mode: 'lua',
+        pygments_lexer: 'lua'
+      },
+      protocol_version: '5.3',
+      status: 'ok',
+      banner: this.banner,
+      help_links: [{ text: 'Lua 5.4 Reference Manual', url: 'https://www.lua.org/manual/5.4/' }]
+    };
+  }
+
+  async executeRequest(
+    content: KernelMessage.IExecuteRequestMsg['content']
+  ): Promise<KernelMessage.IExecuteReplyMsg['content']> {
+    await this.ready;
+    const silent = Boolean(content.silent);
+    const stored = content.store_history !== false && !silent;
+    const count = this.executionCount;
+    const chunkName = stored ? `[cell ${count}]` : `[hidden ${++this.hidden}]`;
+    const running: IRunning = { id: this.nextId++, done: new PromiseDelegate() };
+    this.running = running;
+    this.worker!.postMessage({
+      type: 'execute',
+      id: running.id,
+      code: content.code,
+      chunkName,
+      silent,
+      allowStdin: Boolean(content.allow_stdin)
+    });
+    const { result, payload } = await running.done.promise;
+    if (result.status !== 0) {
+      let evalue = result.error ?? '';
+      if (result.status === 3) {
+        evalue = `${evalue}; the VM's memory limit is ${this.options.memoryBytes} bytes: raise it with ` +
+          '"luaWasmMemoryLimit" in jupyter-lite.json\'s jupyter-config-data, then restart the kernel';
+      }
+      const error = {
+        ename: ERROR_NAMES[result.status] ?? 'LuaError',
+        evalue,
+        traceback: [evalue, result.traceback ?? ''].filter(line => line)
+      };
+      if (!silent) {
+        this.publishExecuteError(error);
+      }
+      return { status: 'error', execution_count: count, ...error } as KernelMessage.IExecuteReplyMsg['content'];
+    }
+    if (result.display.length && !silent) {
+      this.publishExecuteResult({
+        execution_count: count,
+        data: { 'text/plain': result.display.join('\t') },
+        metadata: {}
+      });
+    }
+    return { status: 'ok', execution_count: count, user_expressions: {}, payload } as KernelMessage.IExecuteReplyMsg['content'];
+  }
+
+  async completeRequest(
+    content: KernelMessage.ICompleteRequestMsg['content']
+  ): Promise<KernelMessage.ICompleteReplyMsg['content']> {
+    // Not in this slice: the Python kernel's introspect.lua is loaded, but not yet called.
+    return { status: 'ok', matches: [], cursor_start: content.cursor_pos, cursor_end: content.cursor_pos, metadata: {} };
+  }
+
+  async inspectRequest(
+    content: KernelMessage.IInspectRequestMsg['content']
+  ): Promise<KernelMessage.IInspectReplyMsg['content']> {
+    return { status: 'ok', found: false, data: {}, metadata: {} };
+  }
+
+  async isCompleteRequest(
+    content: KernelMessage.IIsCompleteRequestMsg['content']
+  ): Promise<KernelMessage.IIsCompleteReplyMsg['content']> {
+    return { status: 'unknown' };
+  }
+
+  async commInfoRequest(
+    content: KernelMessage.ICommInfoRequestMsg['content']
+  ): Promise<KernelMessage.ICommInfoReplyMsg['content']> {
+    return { status: 'ok', comms: {} };
+  }
+
+  inputReply(content: KernelMessage.IInputReplyMsg['content']): void {
+    // io.read answers "this frontend does not allow input" in this host: no input_request is sent.
+  }
+
+  async commOpen(msg: KernelMessage.ICommOpenMsg): Promise<void> {}
+  async commMsg(msg: KernelMessage.ICommMsgMsg): Promise<void> {}
+  async commClose(msg: KernelMessage.ICommCloseMsg): Promise<void> {}
+}

@@ -1,0 +1,46 @@
+// The messages between the kernel (page) and its VM worker.
+
+import type { IStoredTable } from './ext_tables';
+
+export interface IStartMessage {
+  type: 'start';
+  memoryBytes: number;
+  tables: IStoredTable[];
+  image?: ArrayBuffer; // restart from the memory of a cell's start
+  ids?: Array<[number, Uint8Array]>; // the external-table ids that image's proxies hold
+}
+
+export interface IExecuteMessage {
+  type: 'execute';
+  id: number;
+  code: string;
+  chunkName: string;
+  silent: boolean;
+  allowStdin: boolean;
+}
+
+export type ToWorker = IStartMessage | IExecuteMessage;
+
+export interface IWireResult {
+  status: number;
+  display: string[];
+  error?: string;
+  traceback?: string;
+}
+
+export type FromWorker =
+  | { type: 'ready'; banner: string }
+  | { type: 'failed'; error: string }
+  // the memory as a cell starts, and the table ids it holds: what an interrupt rolls back to
+  | { type: 'image'; id: number; image: ArrayBuffer; ids: Array<[number, Uint8Array]> }
+  | { type: 'stream'; id: number; name: 'stdout' | 'stderr'; text: string }
+  | { type: 'iopub'; id: number; msgType: string; content: Record<string, any> }
+  | {
+      type: 'done';
+      id: number;
+      result: IWireResult;
+      payload: Array<Record<string, any>>;
+      changed: IStoredTable[];
+      dropped: Uint8Array[];
+    }
+  | { type: 'trapped'; id: number; reason: string };
