@@ -38,15 +38,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
         resources: { 'logo-32x32': '', 'logo-64x64': '' }
       },
       create: async (options: IKernel.IOptions): Promise<IKernel> => {
+        // External tables are kept per notebook: JupyterLab names a session by
+        // a random path and the document's name, so the key is the kernel's
+        // folder and that name (the folder alone for a console).
         const notebookPath = async (): Promise<string> => {
           try {
             const sessions = (app as any)?.serviceManager?.sessions;
-            if (sessions) {
-              await sessions.refreshRunning?.();
-              for (const model of sessions.running()) {
-                if (model.kernel?.id === options.id) {
-                  return model.path;
-                }
+            await sessions?.refreshRunning?.();
+            for (const model of sessions?.running?.() ?? []) {
+              if (model.kernel?.id === options.id && model.type === 'notebook' && model.name) {
+                return `${options.location}/${model.name}`;
               }
             }
           } catch (e) {

@@ -1,0 +1,118 @@
+"""Fixtures of the browser suite: the JupyterLite extension built from
+jupyterlite/, a site built offline with it, served on 127.0.0.1, and Debian's
+chromium driven by Playwright (never a browser Playwright downloads)."""
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LITE = ROOT / "jupyterlite"
+LABEXTENSION = LITE / "lua_wasm_jupyterlite" / "labextension"
+CHROMIUM = os.environ.get("LUA_WASM_CHROMIUM", "/usr/bin/chromium")
+NOTEBOOK = "lite_test.ipynb"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "browser: drives a JupyterLite site in Debian's chromium (tests/lite)")
+
+
+def build_extension() -> Path:
+    """npm install (once) and npm run build: the extension, lua.wasm copied in."""
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail("npm is not installed: the JupyterLite extension cannot be built (Debian: nodejs npm)")
+    if not (ROOT / "lua_wasm_kernel" / "lua.wasm").exists():
+        pytest.fail("lua_wasm_kernel/lua.wasm is missing: build it with `python hatch_build.py`")
+    if not (LITE / "node_modules" / "@jupyterlite" / "services").exists():
+        subprocess.run([npm, "install", "--no-audit", "--no-fund", "--package-lock=false"], cwd=LITE, check=True)
+    subprocess.run([npm, "run", "build"], cwd=LITE, check=True)
+    return LABEXTENSION
+
+
+def make_notebook() -> dict:
+    """The notebook the browser tests run, cell by cell."""
+    cells = [
+        'x = 41\nprint("streamed line")\nreturn x + 1',
+        'error("boom")',
+        'display.html("<b id=\'lua-bold\'>bold from Lua</b>")',
+        't = ext.table("kept")\nt.count = (t.count or 0) + 1\nreturn t.count',
+        'print("before the loop")\nwhile true do end',
+        'return x',
+        'local s = {} for i = 1, 1e7 do s[i] = i end',
+    ]
+    return {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {
+            "kernelspec": {"name": "lua-wasm", "display_name": "Lua 5.4 (WASM)", "language": "lua"},
+            "language_info": {"name": "lua"},
+        },
+        "cells": [
+            {"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None, "outputs": [], "source": src}
+            for i, src in enumerate(cells)
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def lite_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A JupyterLite site built offline with the kernel extension and notebooks."""
+    labextension = build_extension()
+    work = tmp_path_factory.mktemp("lite")
+    extensions = work / "extensions" / "@lua-wasm"
+    extensions.mkdir(parents=True)
+    shutil.copytree(labextension, extensions / "jupyterlite-kernel")
+    contents = work / "contents"
+    contents.mkdir()
+    (contents / NOTEBOOK).write_text(json.dumps(make_notebook()), encoding="utf-8")
+    shutil.copy(ROOT / "notebooks" / "tour.ipynb", contents / "tour.ipynb")
+    site = work / "site"
+    subprocess.run(
+        [sys.executable, "-m", "jupyterlite_core", "build", "--contents", str(contents), "--output-dir", str(site),
+         "--ignore-sys-prefix", f"--FederatedExtensionAddon.extra_labextensions_path={work / 'extensions'}"],
+        cwd=work, check=True,
+    )
+    return site
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def site_url(lite_site: Path) -> Iterator[str]:
+    handler = functools.partial(_QuietHandler, directory=str(lite_site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (never `playwright install`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()

