@@ -47,7 +47,7 @@ def make_notebook() -> dict:
         'error("boom")',
         'display.html("<b id=\'lua-bold\'>bold from Lua</b>")',
         't = ext.table("kept")\nt.count = (t.count or 0) + 1\nreturn t.count',
-        'print("before the loop")\nwhile true do end',
+        'print(string.rep("=", 70000))\nwhile true do end',
         'return x',
         'local s = {} for i = 1, 1e7 do s[i] = i end',
     ]

@@ -78,3 +78,32 @@ def test_cells_stream_fail_display_and_keep_tables(browser, site_url: str) -> No
     assert output_text(page, 3).strip().endswith("2")
     assert errors == []
     context.close()
+
+
+def test_interrupt_keeps_state_and_memory_cap(browser, site_url: str) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    open_notebook(page, site_url)
+    run_cell(page, 0)
+    wait_for_prompt(page, 0)
+
+    # 70,000 bytes fill the 64 KiB output ring: they reach the page while the loop still runs.
+    run_cell(page, 4)
+    cell(page, 4).locator(".jp-OutputArea").filter(has_text="=" * 1000).wait_for(timeout=WAIT_MS)
+    assert cell(page, 4).locator(".jp-InputArea-prompt").inner_text().strip() == "[*]:"
+    page.locator("[data-command='notebook:interrupt-kernel']").first.click()
+    wait_for_prompt(page, 4)
+    text = output_text(page, 4)
+    assert "interrupted!" in text
+    assert "rolled back to before this cell" in text
+
+    run_cell(page, 5)  # return x: the state of before the interrupted cell
+    wait_for_prompt(page, 5)
+    assert output_text(page, 5).strip().endswith("41")
+
+    run_cell(page, 6)  # ten million integers do not fit in 2 MiB
+    wait_for_prompt(page, 6)
+    text = output_text(page, 6)
+    assert "not enough memory" in text
+    assert "memory limit is 2097152 bytes" in text
+    context.close()
