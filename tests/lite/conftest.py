@@ -77,6 +77,9 @@ def lite_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     contents.mkdir()
     (contents / NOTEBOOK).write_text(json.dumps(make_notebook()), encoding="utf-8")
     shutil.copy(ROOT / "notebooks" / "tour.ipynb", contents / "tour.ipynb")
+    # Every cell in the page (JupyterLab renders only the visible ones by default).
+    overrides = {"@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"}}
+    (work / "overrides.json").write_text(json.dumps(overrides), encoding="utf-8")
     site = work / "site"
     subprocess.run(
         [sys.executable, "-m", "jupyterlite_core", "build", "--contents", str(contents), "--output-dir", str(site),

@@ -5,7 +5,9 @@ display, an external table kept in IndexedDB across a page reload, an
 interrupt that keeps the state, the memory cap's clean error."""
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -106,4 +108,48 @@ def test_interrupt_keeps_state_and_memory_cap(browser, site_url: str) -> None:
     text = output_text(page, 6)
     assert "not enough memory" in text
     assert "memory limit is 2097152 bytes" in text
+    context.close()
+
+
+def _saved_text(output: dict) -> str:
+    """What the page shows for one saved output of the Python kernel."""
+    if output["output_type"] == "stream":
+        return "".join(output["text"])
+    if output["output_type"] == "error":
+        return "\n".join(output["traceback"])
+    data = output.get("data", {})
+    if "text/html" in data:
+        return re.sub(r"<[^>]+>", "", "".join(data["text/html"]))
+    if "text/markdown" in data:
+        return "".join(data["text/markdown"]).replace("*", "")
+    return "".join(data.get("text/plain", ""))
+
+
+def _normalized(text: str) -> str:
+    text = re.sub(r"^\[\d+\]:$", "", text, flags=re.M)  # the execute_result's prompt
+    text = re.sub(r"0x[0-9a-f]+", "0x?", text)  # addresses differ between instances
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def test_tour_notebook_matches_the_python_kernels_outputs(browser, site_url: str) -> None:
+    """Every code cell of notebooks/tour.ipynb, run in the browser, shows what
+    the Python kernel saved: one module, two hosts, the same answers."""
+    notebook = json.loads((Path(__file__).resolve().parents[2] / "notebooks" / "tour.ipynb").read_text())
+    code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+    context = browser.new_context()
+    page = context.new_page()
+    open_notebook(page, site_url, "tour.ipynb")
+    cells = page.locator(".jp-Notebook .jp-Cell.jp-CodeCell")
+    cells.nth(len(code) - 1).wait_for(timeout=WAIT_MS)
+    assert cells.count() == len(code)
+    for i, saved in enumerate(code):
+        target = cells.nth(i)
+        target.locator(".jp-InputArea-prompt").click()
+        page.keyboard.press("Shift+Enter")
+        target.locator(".jp-InputArea-prompt").filter(has_text=re.compile(r"\[\d+\]")).wait_for(timeout=WAIT_MS)
+        want = _normalized(" ".join(_saved_text(o) for o in saved["outputs"]))
+        if want:
+            target.locator(".jp-OutputArea-output").first.wait_for(timeout=WAIT_MS)
+        got = _normalized(target.locator(".jp-OutputArea").inner_text())
+        assert got == want, f"cell {i}: {''.join(saved['source'])!r}"
     context.close()

@@ -18,19 +18,18 @@ LITE = ROOT / "jupyterlite"
 ABI_TS = LITE / "src" / "abi.ts"
 
 # The tests that build the extension and the site need node, npm and jupyterlite-core.
-built = (pytest.mark.browser, pytest.mark.slow)
 
 
-@built[0]
-@built[1]
+@pytest.mark.browser
+@pytest.mark.slow
 def test_site_serves_the_python_kernels_lua_wasm(lite_site: Path) -> None:
     served = lite_site / "extensions" / "@lua-wasm" / "jupyterlite-kernel" / "static" / "lua.wasm"
     built = ROOT / "lua_wasm_kernel" / "lua.wasm"
     assert hashlib.sha256(served.read_bytes()).hexdigest() == hashlib.sha256(built.read_bytes()).hexdigest()
 
 
-@built[0]
-@built[1]
+@pytest.mark.browser
+@pytest.mark.slow
 def test_site_serves_the_engines_lua_modules(lite_site: Path) -> None:
     static = lite_site / "extensions" / "@lua-wasm" / "jupyterlite-kernel" / "static" / "lua"
     for name in ("display", "require", "introspect"):
@@ -73,8 +72,8 @@ def test_typescript_abi_mirrors_abi_py() -> None:
         assert abi.Errno[name] == value, name
 
 
-@built[0]
-@built[1]
+@pytest.mark.browser
+@pytest.mark.slow
 def test_typescript_host_unit_tests(lite_site: Path) -> None:
     """jupyterlite/test/*.test.ts under node's test runner (the site fixture installed the npm packages)."""
     npm = shutil.which("npm")
