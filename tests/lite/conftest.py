@@ -76,7 +76,8 @@ def lite_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     contents = work / "contents"
     contents.mkdir()
     (contents / NOTEBOOK).write_text(json.dumps(make_notebook()), encoding="utf-8")
-    shutil.copy(ROOT / "notebooks" / "tour.ipynb", contents / "tour.ipynb")
+    for example in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        shutil.copy(example, contents / example.name)
     # Every cell in the page (JupyterLab renders only the visible ones by default).
     overrides = {"@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"}}
     (work / "overrides.json").write_text(json.dumps(overrides), encoding="utf-8")
