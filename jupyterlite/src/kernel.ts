@@ -9,6 +9,7 @@ import type { KernelMessage } from '@jupyterlab/services';
 import { BaseKernel, IKernel } from '@jupyterlite/services';
 import { PromiseDelegate } from '@lumino/coreutils';
 
+import { complete } from './completion';
 import { ExtStorage } from './ext_storage';
 import type { FromWorker, IStartMessage, IWireResult } from './protocol';
 
@@ -47,6 +48,7 @@ export class LuaKernel extends BaseKernel {
   private ids: Array<[number, Uint8Array]> | undefined;
   private storage = new ExtStorage();
   private notebook: string | null = null;
+  private introspections = new Map<number, PromiseDelegate<string | null>>();
 
   constructor(private readonly options: ILuaKernelOptions) {
     super(options);
@@ -109,6 +111,10 @@ export class LuaKernel extends BaseKernel {
   private restart(): Promise<void> {
     this.worker?.terminate();
     this.worker = null;
+    for (const answer of this.introspections.values()) {
+      answer.resolve(null); // its worker is gone: no completions, never no reply
+    }
+    this.introspections.clear();
     const image = this.image;
     this.image = undefined;
     this.started = new PromiseDelegate<void>();
@@ -150,6 +156,10 @@ export class LuaKernel extends BaseKernel {
         return;
       case 'failed':
         ready.reject(new Error(message.error));
+        return;
+      case 'introspected':
+        this.introspections.get(message.id)?.resolve(message.value);
+        this.introspections.delete(message.id);
         return;
     }
     if (running === null || message.id !== running.id) {
@@ -254,23 +264,45 @@ export class LuaKernel extends BaseKernel {
     return { status: 'ok', execution_count: count, user_expressions: {}, payload } as KernelMessage.IExecuteReplyMsg['content'];
   }
 
+  /** A helper of lua_wasm_kernel/lua/introspect.lua, run in the VM: its first value if a string. */
+  private async introspect(fn: 'complete' | 'is_complete', args: string[]): Promise<string | null> {
+    await this.ready;
+    const worker = this.worker;
+    if (worker === null) {
+      return null;
+    }
+    const id = this.nextId++;
+    const answer = new PromiseDelegate<string | null>();
+    this.introspections.set(id, answer);
+    worker.postMessage({ type: 'introspect', id, fn, args });
+    return answer.promise;
+  }
+
   async completeRequest(
     content: KernelMessage.ICompleteRequestMsg['content']
   ): Promise<KernelMessage.ICompleteReplyMsg['content']> {
-    // Not in this slice: the Python kernel's introspect.lua is loaded, but not yet called.
-    return { status: 'ok', matches: [], cursor_start: content.cursor_pos, cursor_end: content.cursor_pos, metadata: {} };
+    const reply = await complete(content.code, content.cursor_pos, (path, sep, prefix) =>
+      this.introspect('complete', [path, sep, prefix])
+    );
+    return { status: 'ok', ...reply };
   }
 
   async inspectRequest(
     content: KernelMessage.IInspectRequestMsg['content']
   ): Promise<KernelMessage.IInspectReplyMsg['content']> {
+    // Not in this slice: the Python kernel's inspect.py (and its stdlib docs) is not ported.
     return { status: 'ok', found: false, data: {}, metadata: {} };
   }
 
   async isCompleteRequest(
     content: KernelMessage.IIsCompleteRequestMsg['content']
   ): Promise<KernelMessage.IIsCompleteReplyMsg['content']> {
-    return { status: 'unknown' };
+    // The VM's load decides, as for the Python kernel; the indent (lexer.py's open blocks) is not ported.
+    const status = await this.introspect('is_complete', [content.code]);
+    if (status === 'incomplete') {
+      return { status, indent: '' };
+    }
+    return status === 'complete' || status === 'invalid' ? { status } : { status: 'unknown' };
   }
 
   async commInfoRequest(

@@ -19,7 +19,15 @@ export interface IExecuteMessage {
   allowStdin: boolean;
 }
 
-export type ToWorker = IStartMessage | IExecuteMessage;
+/** Calls a helper of lua_wasm_kernel/lua/introspect.lua (complete, is_complete) with string arguments. */
+export interface IIntrospectMessage {
+  type: 'introspect';
+  id: number;
+  fn: 'complete' | 'is_complete';
+  args: string[];
+}
+
+export type ToWorker = IStartMessage | IExecuteMessage | IIntrospectMessage;
 
 export interface IWireResult {
   status: number;
@@ -43,4 +51,5 @@ export type FromWorker =
       changed: IStoredTable[];
       dropped: Uint8Array[];
     }
-  | { type: 'trapped'; id: number; reason: string };
+  | { type: 'trapped'; id: number; reason: string }
+  | { type: 'introspected'; id: number; value: string | null };

@@ -4,7 +4,7 @@
 
 import { Display } from './display';
 import { HostCallError } from './host_calls';
-import type { FromWorker, IExecuteMessage, IStartMessage, ToWorker } from './protocol';
+import type { FromWorker, IExecuteMessage, IIntrospectMessage, IStartMessage, ToWorker } from './protocol';
 import { LuaVM } from './vm';
 
 const NO_INPUT_MESSAGE = 'this frontend does not allow input';
@@ -118,11 +118,39 @@ function execute(message: IExecuteMessage): void {
   });
 }
 
+/** `text` as a Lua string literal that reads back byte for byte (introspect.py: lua_string). */
+function luaString(text: string): string {
+  let out = '"';
+  for (const byte of new TextEncoder().encode(text)) {
+    const safe = byte >= 0x20 && byte <= 0x7e && byte !== 0x22 && byte !== 0x5c;
+    out += safe ? String.fromCharCode(byte) : `\\${String(byte).padStart(3, '0')}`;
+  }
+  return out + '"';
+}
+
+/** The first value an introspect helper returns, if a string (as introspect.py's call). */
+function introspect(message: IIntrospectMessage): void {
+  let value: string | null = null;
+  if (vm !== null) {
+    const code = `debug.getregistry()["lua_wasm.introspect"].${message.fn}(${message.args.map(luaString).join(', ')})`;
+    try {
+      const result = vm.eval(code, INTROSPECT_CHUNK, null);
+      const first = result.status === 0 ? result.values[0] : null;
+      value = typeof first === 'string' ? first : null;
+    } catch (e) {
+      console.error('lua-wasm: an introspection call trapped', e);
+    }
+  }
+  post({ type: 'introspected', id: message.id, value });
+}
+
 scope.onmessage = (event: MessageEvent<ToWorker>) => {
   const message = event.data;
   if (message.type === 'start') {
     start(message).catch(e => post({ type: 'failed', error: e instanceof Error ? e.message : String(e) }));
   } else if (message.type === 'execute') {
     execute(message);
+  } else if (message.type === 'introspect') {
+    introspect(message);
   }
 };

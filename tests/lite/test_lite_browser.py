@@ -166,3 +166,21 @@ def test_example_notebook_matches_the_python_kernels_outputs(browser, site_url: 
         got = _normalized(target.locator(".jp-OutputArea").inner_text())
         assert got == want, f"cell {i}: {''.join(saved['source'])!r}"
     context.close()
+
+
+def test_completion_comes_from_the_vm(browser, site_url: str) -> None:
+    """Tab after `string.fo` offers `format`, found by introspect.lua in the VM;
+    a global the notebook defined is offered too."""
+    context = browser.new_context()
+    page = context.new_page()
+    open_notebook(page, site_url)
+    run_cell(page, 0)  # x = 41
+    wait_for_prompt(page, 0)
+    editor = cell(page, 5).locator(".cm-content")
+    editor.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\nstring.fo")
+    page.keyboard.press("Tab")
+    page.locator(".jp-Completer-item", has_text="format").first.wait_for(timeout=WAIT_MS)
+    page.keyboard.press("Escape")
+    context.close()

@@ -1,0 +1,34 @@
+// complete_request's text work (completion.ts), as lua_wasm_kernel/complete.py does it.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { complete, declaredNames, findTarget } from '../src/completion';
+
+test('findTarget: a dotted path, a method, a bare prefix; nothing after a call or inside a number', () => {
+  assert.deepEqual(findTarget('x = string.fo', 13), ['string', '.', 'fo']);
+  assert.deepEqual(findTarget('s:up', 4), ['s', ':', 'up']);
+  assert.deepEqual(findTarget('pri', 3), ['', '', 'pri']);
+  assert.equal(findTarget('f().x', 5), null);
+  assert.equal(findTarget('0x1f', 4), null);
+  assert.equal(findTarget('x = ', 4), null);
+});
+
+test('declaredNames: locals, parameters and loop variables of the cell', () => {
+  const names = declaredNames('local alpha, beta = 1\nfunction f(gamma, delta) end\nfor k, v in pairs(t) do end');
+  assert.deepEqual([...names].sort(), ['alpha', 'beta', 'delta', 'gamma', 'k', 'v']);
+});
+
+test('complete: the VM\'s names, keywords and the cell\'s locals, sorted, replacing the prefix', async () => {
+  const asked: string[][] = [];
+  const reply = await complete('local whale = 1\nwh', 18, async (path, sep, prefix) => {
+    asked.push([path, sep, prefix]);
+    return 'while_not_a_keyword\tfunction';
+  });
+  assert.deepEqual(asked, [['', '', 'wh']]);
+  assert.deepEqual(reply.matches, ['whale', 'while', 'while_not_a_keyword']);
+  assert.equal(reply.cursor_start, 16);
+  assert.equal(reply.cursor_end, 18);
+  const fields = await complete('string.fo', 9, async () => 'format\tfunction');
+  assert.deepEqual(fields.matches, ['format'], 'no keywords after a path');
+});
