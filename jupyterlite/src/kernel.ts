@@ -11,6 +11,7 @@ import { PromiseDelegate } from '@lumino/coreutils';
 
 import { complete } from './completion';
 import { ExtStorage } from './ext_storage';
+import type { IStoredTable } from './ext_tables';
 import type { FromWorker, IStartMessage, IWireResult } from './protocol';
 
 export const ERROR_NAMES: Record<number, string> = {
@@ -48,6 +49,7 @@ export class LuaKernel extends BaseKernel {
   private ids: Array<[number, Uint8Array]> | undefined;
   private storage = new ExtStorage();
   private notebook: string | null = null;
+  private startError: string | null = null;
   private introspections = new Map<number, PromiseDelegate<string | null>>();
 
   constructor(private readonly options: ILuaKernelOptions) {
@@ -55,8 +57,9 @@ export class LuaKernel extends BaseKernel {
     void this.boot();
   }
 
+  /** Resolves once the VM started or failed to: a failure is every cell's error, never a silent kernel. */
   get ready(): Promise<void> {
-    return this.started.promise;
+    return this.started.promise.catch(() => undefined);
   }
 
   dispose(): void {
@@ -82,12 +85,24 @@ export class LuaKernel extends BaseKernel {
   private async boot(): Promise<void> {
     try {
       this.notebook = await this.options.notebookPath();
-      const tables = await this.storage.load(this.notebook);
+      const tables = await this.loadTables();
       await this.spawn({ type: 'start', memoryBytes: this.options.memoryBytes, tables });
+      this.startError = null;
       this.started.resolve();
     } catch (e) {
       console.error('lua-wasm: the kernel could not start', e);
+      this.startError = e instanceof Error ? e.message : String(e);
       this.started.reject(e);
+    }
+  }
+
+  /** The notebook's external tables; none (logged) when IndexedDB cannot be read. */
+  private async loadTables(): Promise<IStoredTable[]> {
+    try {
+      return await this.storage.load(this.notebook ?? '');
+    } catch (e) {
+      console.warn('lua-wasm: cannot read the external tables from IndexedDB; starting without them', e);
+      return [];
     }
   }
 
@@ -118,13 +133,15 @@ export class LuaKernel extends BaseKernel {
     const image = this.image;
     this.image = undefined;
     this.started = new PromiseDelegate<void>();
-    const notebook = this.notebook ?? '';
-    const restarted = this.storage
-      .load(notebook)
+    const restarted = this.loadTables()
       .then(tables => this.spawn({ type: 'start', memoryBytes: this.options.memoryBytes, tables, image, ids: this.ids }))
-      .then(() => this.started.resolve())
+      .then(() => {
+        this.startError = null;
+        this.started.resolve();
+      })
       .catch(e => {
         console.error('lua-wasm: the VM could not be restarted', e);
+        this.startError = e instanceof Error ? e.message : String(e);
         this.started.reject(e);
       });
     return restarted;
@@ -226,6 +243,14 @@ export class LuaKernel extends BaseKernel {
     const silent = Boolean(content.silent);
     const stored = content.store_history !== false && !silent;
     const count = this.executionCount;
+    if (this.startError !== null || this.worker === null) {
+      const evalue = `the Lua VM could not start: ${this.startError ?? 'no worker'}; restart the kernel`;
+      const error = { ename: 'VMStopped', evalue, traceback: [evalue] };
+      if (!silent) {
+        this.publishExecuteError(error);
+      }
+      return { status: 'error', execution_count: count, ...error } as KernelMessage.IExecuteReplyMsg['content'];
+    }
     const chunkName = stored ? `[cell ${count}]` : `[hidden ${++this.hidden}]`;
     const running: IRunning = { id: this.nextId++, done: new PromiseDelegate() };
     this.running = running;

@@ -184,3 +184,41 @@ def test_completion_comes_from_the_vm(browser, site_url: str) -> None:
     page.locator(".jp-Completer-item", has_text="format").first.wait_for(timeout=WAIT_MS)
     page.keyboard.press("Escape")
     context.close()
+
+
+def _with_memory_limit(context, limit: object) -> None:
+    """Serves every jupyter-lite.json with `luaWasmMemoryLimit` set, as a site's own would."""
+
+    def handle(route) -> None:
+        response = route.fetch()
+        config = response.json()
+        config.setdefault("jupyter-config-data", {})["luaWasmMemoryLimit"] = limit
+        route.fulfill(response=response, json=config)
+
+    context.route("**/jupyter-lite.json", handle)
+
+
+def test_memory_limit_is_configurable_and_checked(browser, site_url: str) -> None:
+    context = browser.new_context(service_workers="block")
+    _with_memory_limit(context, 4 * 1024 * 1024)
+    page = context.new_page()
+    open_notebook(page, site_url)
+    editor = cell(page, 5).locator(".cm-content")
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("return wasm.memory().limit")
+    page.keyboard.press("Shift+Enter")
+    wait_for_prompt(page, 5)
+    assert output_text(page, 5).strip().endswith("4194304")
+    context.close()
+
+    context = browser.new_context(service_workers="block")
+    _with_memory_limit(context, 1000)  # not a multiple of 64 KiB: every cell says why
+    page = context.new_page()
+    open_notebook(page, site_url)
+    run_cell(page, 0)
+    wait_for_prompt(page, 0)
+    text = output_text(page, 0)
+    assert "the Lua VM could not start" in text
+    assert "multiple of 64 KiB" in text
+    context.close()
