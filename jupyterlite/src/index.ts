@@ -11,6 +11,16 @@ import { LuaKernel } from './kernel';
 const MEMORY_SIZE_DEFAULT_BYTES = 2 * 1024 * 1024;
 const kernels = new Map<string, LuaKernel>();
 
+/** The URL of a folder of the site's files/ (the default drive only), ending in '/'. */
+function filesUrl(location: string): string | null {
+  if (location.includes(':')) {
+    return null; // another drive: not served as files
+  }
+  const base = new URL(PageConfig.getBaseUrl(), self.location.href);
+  const folder = location.split('/').filter(Boolean).map(encodeURIComponent).join('/');
+  return new URL(`files/${folder}${folder ? '/' : ''}`, base).href;
+}
+
 function memoryLimit(): number {
   const option = Number(PageConfig.getOption('luaWasmMemoryLimit'));
   return Number.isInteger(option) && option > 0 ? option : MEMORY_SIZE_DEFAULT_BYTES;
@@ -55,7 +65,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
           }
           return options.location;
         };
-        const kernel = new LuaKernel({ ...options, memoryBytes: memoryLimit(), notebookPath });
+        const kernel = new LuaKernel({ ...options, memoryBytes: memoryLimit(), filesUrl: filesUrl(options.location), notebookPath });
         kernels.set(options.id, kernel);
         kernel.disposed.connect(() => kernels.delete(options.id));
         return kernel;

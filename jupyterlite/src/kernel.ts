@@ -29,6 +29,8 @@ export const INTERRUPT_MESSAGE =
 
 export interface ILuaKernelOptions extends IKernel.IOptions {
   memoryBytes: number;
+  /** The notebook's folder under the site's files/ (require reads modules there), or null. */
+  filesUrl: string | null;
   /** The notebook's path (external tables are kept per path); resolved at the first cell. */
   notebookPath: () => Promise<string>;
 }
@@ -86,7 +88,7 @@ export class LuaKernel extends BaseKernel {
     try {
       this.notebook = await this.options.notebookPath();
       const tables = await this.loadTables();
-      await this.spawn({ type: 'start', memoryBytes: this.options.memoryBytes, tables });
+      await this.spawn({ type: 'start', memoryBytes: this.options.memoryBytes, filesUrl: this.options.filesUrl, tables });
       this.startError = null;
       this.started.resolve();
     } catch (e) {
@@ -134,7 +136,14 @@ export class LuaKernel extends BaseKernel {
     this.image = undefined;
     this.started = new PromiseDelegate<void>();
     const restarted = this.loadTables()
-      .then(tables => this.spawn({ type: 'start', memoryBytes: this.options.memoryBytes, tables, image, ids: this.ids }))
+      .then(tables => this.spawn({
+          type: 'start',
+          memoryBytes: this.options.memoryBytes,
+          filesUrl: this.options.filesUrl,
+          tables,
+          image,
+          ids: this.ids
+        }))
       .then(() => {
         this.startError = null;
         this.started.resolve();

@@ -5,6 +5,7 @@ import type { IStoredTable } from './ext_tables';
 export interface IStartMessage {
   type: 'start';
   memoryBytes: number;
+  filesUrl?: string | null; // the notebook's folder under the site's files/, for require
   tables: IStoredTable[];
   image?: ArrayBuffer; // restart from the memory of a cell's start
   ids?: Array<[number, Uint8Array]>; // the external-table ids that image's proxies hold

@@ -5,6 +5,7 @@
 import { Display } from './display';
 import { HostCallError } from './host_calls';
 import type { FromWorker, IExecuteMessage, IIntrospectMessage, IStartMessage, ToWorker } from './protocol';
+import { SiteModules } from './site_modules';
 import { LuaVM } from './vm';
 
 const NO_INPUT_MESSAGE = 'this frontend does not allow input';
@@ -58,20 +59,10 @@ async function start(message: IStartMessage): Promise<void> {
     throw new HostCallError(NO_INPUT_MESSAGE);
   });
   calls.register('input_epoch', () => inputEpoch);
-  // require: this host has no files yet, so every template is "no file".
-  calls.register('search_module', (name, path, sep, rep) => {
-    let n = String(name ?? '');
-    const s = String(sep ?? '.');
-    if (s) {
-      n = n.split(s).join(String(rep ?? '/'));
-    }
-    return String(path ?? '')
-      .split(';')
-      .map(template => `no file '${template.split('?').join(n)}'`);
-  });
-  calls.register('read_module', filename => {
-    throw new HostCallError(`cannot read '${String(filename)}' (this frontend has no files for Lua yet)`);
-  });
+  // require from the site's files (site_modules.ts).
+  const siteModules = new SiteModules(message.filesUrl ?? null);
+  calls.register('search_module', (name, path, sep, rep) => siteModules.search(name, path, sep ?? null, rep ?? null));
+  calls.register('read_module', filename => siteModules.read(filename));
   for (const table of message.tables) {
     try {
       next.ext.load(table);

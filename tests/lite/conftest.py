@@ -50,6 +50,8 @@ def make_notebook() -> dict:
         'print(string.rep("=", 70000))\nwhile true do end',
         'return x',
         'local s = {} for i = 1, 1e7 do s[i] = i end',
+        'return require("greet").hi()',
+        'require("lib.absent")',
     ]
     return {
         "nbformat": 4,
@@ -76,6 +78,7 @@ def lite_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     contents = work / "contents"
     contents.mkdir()
     (contents / NOTEBOOK).write_text(json.dumps(make_notebook()), encoding="utf-8")
+    (contents / "greet.lua").write_text('return {hi = function() return "hi from a site module" end}\n')
     for example in sorted((ROOT / "notebooks").glob("*.ipynb")):
         shutil.copy(example, contents / example.name)
     # Every cell in the page (JupyterLab renders only the visible ones by default).

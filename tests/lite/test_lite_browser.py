@@ -222,3 +222,18 @@ def test_memory_limit_is_configurable_and_checked(browser, site_url: str) -> Non
     assert "the Lua VM could not start" in text
     assert "multiple of 64 KiB" in text
     context.close()
+
+
+def test_require_reads_the_sites_files(browser, site_url: str) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    open_notebook(page, site_url)
+    run_cell(page, 7)
+    wait_for_prompt(page, 7)
+    assert "hi from a site module" in output_text(page, 7)
+    run_cell(page, 8)
+    wait_for_prompt(page, 8)
+    text = output_text(page, 8)
+    assert "module 'lib.absent' not found" in text
+    assert "no file './lib/absent.lua'" in text
+    context.close()
