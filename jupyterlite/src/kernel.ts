@@ -27,6 +27,10 @@ export const INTERRUPT_MESSAGE =
   'interrupted! This page is not cross-origin isolated, so the VM cannot be stopped in place: ' +
   'its worker was ended and restarted, and the Lua state and external tables were rolled back to before this cell';
 
+export const INTERRUPT_RESET_MESSAGE =
+  'interrupted! This page is not cross-origin isolated, so the VM cannot be stopped in place: ' +
+  'its worker was ended before it copied its memory, so the Lua state was reset; external tables are as the previous cell left them';
+
 export interface ILuaKernelOptions extends IKernel.IOptions {
   memoryBytes: number;
   /** The notebook's folder under the site's files/ (require reads modules there), or null. */
@@ -77,9 +81,10 @@ export class LuaKernel extends BaseKernel {
       return;
     }
     this.running = null;
+    const rolledBack = this.image !== undefined;
     this.restart();
     running.done.resolve({
-      result: { status: 4, display: [], error: INTERRUPT_MESSAGE },
+      result: { status: 4, display: [], error: rolledBack ? INTERRUPT_MESSAGE : INTERRUPT_RESET_MESSAGE },
       payload: []
     });
   }
@@ -116,8 +121,8 @@ export class LuaKernel extends BaseKernel {
     worker.onmessage = (event: MessageEvent<FromWorker>) => this.onWorkerMessage(worker, event.data, ready);
     worker.onerror = event => {
       ready.reject(new Error(event.message));
-      if (this.worker === worker) {
-        this.trapped(`the VM's worker failed: ${event.message}`);
+      if (this.worker === worker && this.running !== null) {
+        this.trapped(`the VM's worker failed: ${event.message}`); // not while starting: no restart loop
       }
     };
     worker.postMessage(message, message.image ? [message.image] : []);
@@ -159,12 +164,13 @@ export class LuaKernel extends BaseKernel {
   private trapped(reason: string): void {
     const running = this.running;
     this.running = null;
+    const what = this.image !== undefined ? 'rolled back to before this cell' : 'reset';
     this.restart();
     running?.done.resolve({
       result: {
         status: 100,
         display: [],
-        error: `the VM trapped (${reason}); the Lua state was rolled back to before this cell`
+        error: `the VM trapped (${reason}); the Lua state was ${what}, and external tables are as the previous cell left them`
       },
       payload: []
     });
@@ -263,6 +269,7 @@ export class LuaKernel extends BaseKernel {
     const chunkName = stored ? `[cell ${count}]` : `[hidden ${++this.hidden}]`;
     const running: IRunning = { id: this.nextId++, done: new PromiseDelegate() };
     this.running = running;
+    this.image = undefined; // until this cell's arrives: never roll back to an older cell's
     this.worker!.postMessage({
       type: 'execute',
       id: running.id,
