@@ -237,3 +237,27 @@ def test_require_reads_the_sites_files(browser, site_url: str) -> None:
     assert "module 'lib.absent' not found" in text
     assert "no file './lib/absent.lua'" in text
     context.close()
+
+
+def test_external_table_survives_a_kernel_restart(browser, site_url: str) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    open_notebook(page, site_url)
+    run_cell(page, 0)  # x = 41
+    wait_for_prompt(page, 0)
+    run_cell(page, 3)
+    wait_for_prompt(page, 3)
+    assert output_text(page, 3).strip().endswith("1")
+    page.locator("[data-command='notebook:restart-kernel']").first.click()
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    # A fresh Lua state (x is gone), the table back from IndexedDB.
+    run_cell(page, 5)  # return x
+    wait_for_prompt(page, 5)
+    assert output_text(page, 5).strip().endswith("nil")
+    run_cell(page, 3)
+    page.wait_for_function(
+        "() => document.querySelectorAll('.jp-Notebook .jp-Cell')[3]"
+        ".querySelector('.jp-OutputArea').innerText.trim().endsWith('2')",
+        timeout=WAIT_MS,
+    )
+    context.close()
