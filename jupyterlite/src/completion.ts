@@ -2,8 +2,8 @@
 // cursor follows (`a.b.` + prefix, `s:` + prefix, or a bare prefix), and the
 // names the cell declares. The candidates themselves come from the VM, from
 // lua_wasm_kernel/lua/introspect.lua's `complete`, the Python kernel's code.
-// Not ported yet: complete.py's check that the cursor is not inside a string
-// or comment (lexer.py), so completion is offered there too.
+
+import { inStringOrComment } from './lexer';
 
 export const KEYWORDS = [
   'and', 'break', 'do', 'else', 'elseif', 'end', 'false', 'for', 'function', 'goto', 'if', 'in',
@@ -20,7 +20,7 @@ const LOOKBEHIND_CHARS = 512;
 export function findTarget(code: string, cursor: number): [string, string, string] | null {
   const before = code.slice(Math.max(0, cursor - LOOKBEHIND_CHARS), cursor);
   const m = TARGET.exec(before);
-  if (m === null) {
+  if (m === null || inStringOrComment(code, cursor)) {
     return null;
   }
   const [path, sep, prefix] = [m[1] ?? '', m[2] ?? '', m[3] ?? ''];

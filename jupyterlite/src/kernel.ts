@@ -11,6 +11,7 @@ import { PromiseDelegate } from '@lumino/coreutils';
 
 import { complete } from './completion';
 import { ExtStorage } from './ext_storage';
+import { openBlocks } from './lexer';
 import type { IStoredTable } from './ext_tables';
 import type { FromWorker, IStartMessage, IWireResult } from './protocol';
 
@@ -338,10 +339,10 @@ export class LuaKernel extends BaseKernel {
   async isCompleteRequest(
     content: KernelMessage.IIsCompleteRequestMsg['content']
   ): Promise<KernelMessage.IIsCompleteReplyMsg['content']> {
-    // The VM's load decides, as for the Python kernel; the indent (lexer.py's open blocks) is not ported.
+    // The VM's load decides, as for the Python kernel (is_complete.py); two spaces per open block.
     const status = await this.introspect('is_complete', [content.code]);
     if (status === 'incomplete') {
-      return { status, indent: '' };
+      return { status, indent: '  '.repeat(openBlocks(content.code)) };
     }
     return status === 'complete' || status === 'invalid' ? { status } : { status: 'unknown' };
   }

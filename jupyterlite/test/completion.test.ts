@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { complete, declaredNames, findTarget } from '../src/completion';
+import { inStringOrComment, openBlocks } from '../src/lexer';
 
 test('findTarget: a dotted path, a method, a bare prefix; nothing after a call or inside a number', () => {
   assert.deepEqual(findTarget('x = string.fo', 13), ['string', '.', 'fo']);
@@ -31,4 +32,17 @@ test('complete: the VM\'s names, keywords and the cell\'s locals, sorted, replac
   assert.equal(reply.cursor_end, 18);
   const fields = await complete('string.fo', 9, async () => 'format\tfunction');
   assert.deepEqual(fields.matches, ['format'], 'no keywords after a path');
+});
+
+test('lexer: strings and comments hide completion; open blocks give the indent', () => {
+  assert.equal(findTarget('x = "string.fo', 14), null);
+  assert.equal(findTarget('-- string.fo', 12), null);
+  assert.equal(findTarget('x = [[ pri', 10), null);
+  assert.deepEqual(findTarget('x = "a" .. pri', 14), ['', '', 'pri']);
+  assert.equal(inStringOrComment('s = "a\\"b', 9), true, 'an escaped quote does not close');
+  assert.equal(inStringOrComment('--[==[ x ]==] y', 15), false);
+  assert.equal(openBlocks('for i = 1, 3 do\n  if i then'), 2);
+  assert.equal(openBlocks('function f()\n  return {1,\n'), 2);
+  assert.equal(openBlocks('if a then x() elseif b then'), 1);
+  assert.equal(openBlocks('s = "do then ( [["'), 0);
 });
