@@ -1,0 +1,122 @@
+"""Fixtures of the browser suite: one `jupyter lab` and one headless Chromium per session.
+
+Chromium is Debian's (/usr/bin/chromium), driven by Playwright; it may reach
+the lab server on 127.0.0.1 and nothing else (every other request is
+aborted). Each test gets a fresh page on a fresh workspace; its kernels are
+shut down after it, and a failing test leaves a screenshot in SCREENSHOTS.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, Route, sync_playwright
+
+from kernel_env import KERNEL_NAME, use_test_kernelspec
+from lab_server import LabServer
+from notebook_page import KERNEL_TIMEOUT_MS, NotebookPage
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1280, "height": 860}
+# Test artifacts (git-ignored): screenshots of failures and of the docs.
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+KERNELSPEC_METADATA = {
+    "kernelspec": {"name": KERNEL_NAME, "display_name": "Lua 5.4 (WASM)", "language": "lua"},
+    "language_info": {"name": "lua"},
+}
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    use_test_kernelspec()
+    state = tmp_path_factory.mktemp("lab-state")
+    root = tmp_path_factory.mktemp("lab-root")
+    server = LabServer(root=root, state=state, log_path=state / "jupyter-lab.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser_context(lab: LabServer) -> Iterator[BrowserContext]:
+    profile = tempfile.mkdtemp(prefix="lua-wasm-chromium-")
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport=VIEWPORT,
+        )
+        context.set_default_timeout(KERNEL_TIMEOUT_MS)
+
+        def local_only(route: Route) -> None:
+            if route.request.url.startswith(lab.base + "/"):
+                route.continue_()
+            else:
+                route.abort()
+
+        context.route("**/*", local_only)
+        yield context
+        context.close()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[_failed_key] = report.failed
+    return report
+
+
+_failed_key = pytest.StashKey[bool]()
+
+
+@pytest.fixture
+def page(lab: LabServer, browser_context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Page]:
+    page = browser_context.new_page()
+    yield page
+    if request.node.stash.get(_failed_key, False):
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"failed-{request.node.name}.png"))
+    page.close()
+    lab.shutdown_kernels()
+
+
+def write_notebook(path: Path, sources: list[str]) -> Path:
+    """A Lua notebook of code cells (no outputs yet) at `path`."""
+    cells = [
+        {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source}
+        for source in sources
+    ]
+    nb = {"cells": cells, "metadata": KERNELSPEC_METADATA, "nbformat": 4, "nbformat_minor": 5}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(nb, indent=1))
+    return path
+
+
+@pytest.fixture
+def open_notebook(lab: LabServer, page: Page) -> Callable[..., NotebookPage]:
+    """Writes a notebook of `sources` under the server's root, opens it, waits for its kernel."""
+
+    def open_(name: str, sources: list[str] | None = None) -> NotebookPage:
+        path = lab.root / name
+        if sources is not None:
+            write_notebook(path, sources)
+        page.goto(lab.url(f"lab/tree/{name}"))
+        return NotebookPage(page).wait_ready()
+
+    return open_
