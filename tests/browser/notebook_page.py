@@ -38,6 +38,10 @@ class NotebookPage:
             1, timeout=timeout
         )
 
+    def panel_title(self) -> str:
+        """The file name on the notebook's tab."""
+        return self.current_tab().locator(".lm-TabBar-tabLabel").inner_text()
+
     # --- cells --------------------------------------------------------------------
     @property
     def cells(self) -> Locator:
@@ -83,6 +87,14 @@ class NotebookPage:
     def wait_running(self, index: int, timeout: int = CELL_TIMEOUT_MS) -> None:
         expect(self.prompt(index)).to_have_text(BUSY_PROMPT, timeout=timeout)
 
+    def run_all(self, timeout: int = CELL_TIMEOUT_MS) -> None:
+        """Run > Run All Cells, then waits until no cell is running or queued."""
+        self.menu("Run", "Run All Cells")
+        expect(self.code_cells.first.locator(".jp-InputArea-prompt")).to_have_text(DONE_PROMPT, timeout=timeout)
+        busy = self.panel.locator(".jp-CodeCell .jp-InputArea-prompt", has_text=BUSY_PROMPT)
+        expect(busy).to_have_count(0, timeout=timeout)
+        self.wait_kernel_idle()
+
     def execute(self, index: int, source: str, timeout: int = CELL_TIMEOUT_MS) -> Locator:
         """Sets, runs and waits for cell `index` (adding cells as needed); its output area."""
         while self.cells.count() <= index:
@@ -92,11 +104,15 @@ class NotebookPage:
         self.wait_done(index, timeout)
         return self.outputs(index)
 
+    def command_mode(self, index: int = 0) -> None:
+        """Selects cell `index` (a click on its prompt) in command mode."""
+        self.cell(index).locator(".jp-InputPrompt").click()
+        self.page.keyboard.press("Escape")
+
     def add_cell_below(self) -> None:
         """Adds a code cell at the end (command mode, `B` on the last cell)."""
         last = self.cells.count() - 1
-        self.cell(last).locator(".jp-InputPrompt").click()
-        self.page.keyboard.press("Escape")
+        self.command_mode(last)
         self.page.keyboard.press("b")
         expect(self.cells).to_have_count(last + 2)
 
@@ -130,7 +146,20 @@ class NotebookPage:
         dialog.locator(".jp-Dialog-button", has_text=button).click()
         expect(dialog).to_have_count(0)
 
+    def current_tab(self) -> Locator:
+        return self.page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
+
     def save(self) -> None:
-        self.editor(0).click()
-        self.page.keyboard.press("Escape")
+        """Ctrl+S in command mode (a first save may open the rename dialog)."""
+        self.command_mode()
         self.page.keyboard.press("Control+s")
+
+    def save_and_wait(self) -> None:
+        """Saves and waits until the tab no longer shows unsaved changes."""
+        self.save()
+        expect(self.current_tab()).not_to_have_class(re.compile(r"\bjp-mod-dirty\b"))
+
+    def clear_outputs(self) -> None:
+        """Edit > Clear Outputs of All Cells: what Run All shows is then its own."""
+        self.menu("Edit", "Clear Outputs of All Cells")
+        expect(self.panel.locator(".jp-OutputArea-output")).to_have_count(0)
