@@ -96,10 +96,17 @@ def page(lab: LabServer, browser_context: BrowserContext, request: pytest.Fixtur
     lab.shutdown_kernels()
 
 
-def write_notebook(path: Path, sources: list[str]) -> Path:
-    """A Lua notebook of code cells (no outputs yet) at `path`."""
+def markdown(source: str) -> dict[str, Any]:
+    """A Markdown cell, for `write_notebook`."""
+    return {"cell_type": "markdown", "metadata": {}, "source": source}
+
+
+def write_notebook(path: Path, sources: list[str | dict[str, Any]]) -> Path:
+    """A Lua notebook at `path`: a code cell (no outputs yet) per string, other cells as given."""
     cells = [
         {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source}
+        if isinstance(source, str)
+        else source
         for source in sources
     ]
     nb = {"cells": cells, "metadata": KERNELSPEC_METADATA, "nbformat": 4, "nbformat_minor": 5}
@@ -112,7 +119,7 @@ def write_notebook(path: Path, sources: list[str]) -> Path:
 def open_notebook(lab: LabServer, page: Page) -> Callable[..., NotebookPage]:
     """Writes a notebook of `sources` under the server's root, opens it, waits for its kernel."""
 
-    def open_(name: str, sources: list[str] | None = None) -> NotebookPage:
+    def open_(name: str, sources: list[str | dict[str, Any]] | None = None) -> NotebookPage:
         path = lab.root / name
         if sources is not None:
             write_notebook(path, sources)
