@@ -17,6 +17,8 @@ STDOUT = "application/vnd.jupyter.stdout"
 STDERR = "application/vnd.jupyter.stderr"
 DONE_PROMPT = re.compile(r"^\[\d+\]:$")
 BUSY_PROMPT = "[*]:"
+# The launcher's tile that opens a new Lua notebook.
+LAUNCHER_TILE = '.jp-LauncherCard[data-category="Notebook"][title="Lua 5.4 (WASM)"]'
 
 
 class NotebookPage:

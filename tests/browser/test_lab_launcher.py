@@ -5,12 +5,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from lab_server import LabServer
+from notebook_page import LAUNCHER_TILE as TILE
 from notebook_page import NotebookPage
 
 pytestmark = pytest.mark.browser
-
-TILE = '.jp-LauncherCard[data-category="Notebook"][title="Lua 5.4 (WASM)"]'
-
 
 def test_launcher_tile_has_the_lua_logo(lab: LabServer, page: Page) -> None:
     page.goto(lab.url("lab"))

@@ -13,8 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from lab_server import LabServer
-from notebook_page import NotebookPage
-from test_lab_launcher import TILE
+from notebook_page import LAUNCHER_TILE, NotebookPage
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +22,7 @@ NEW_NAME = "kept-counter.ipynb"
 
 def test_external_table_survives_restart_after_rename_on_first_save(lab: LabServer, page: Page) -> None:
     page.goto(lab.url("lab"))
-    page.locator(TILE).click()
+    page.locator(LAUNCHER_TILE).click()
     nb = NotebookPage(page).wait_ready()
     untitled = nb.panel_title()
     assert re.fullmatch(r"Untitled\d*\.ipynb", untitled)
