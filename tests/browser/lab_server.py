@@ -113,9 +113,17 @@ class LabServer:
     def shutdown_kernels(self) -> None:
         """Ends every session and kernel (each test leaves the 2 cores to the next)."""
         for session in self.api("GET", "api/sessions"):
-            self.api("DELETE", f"api/sessions/{session['id']}")
+            self._delete(f"api/sessions/{session['id']}")
         for kernel in self.api("GET", "api/kernels"):
-            self.api("DELETE", f"api/kernels/{kernel['id']}")
+            self._delete(f"api/kernels/{kernel['id']}")
+
+    def _delete(self, path: str) -> None:
+        """DELETE, where already gone (404) is as good as deleted."""
+        try:
+            self.api("DELETE", path)
+        except urllib.error.HTTPError as error:
+            if error.code != 404:
+                raise
 
     def log_text(self) -> str:
         return self._log_path.read_text(errors="replace")

@@ -75,9 +75,6 @@ class NotebookPage:
         self.page.keyboard.press("Control+End")
         self.page.keyboard.type(text)
 
-    def source(self, index: int) -> str:
-        return self.editor(index).inner_text()
-
     def run(self, index: int) -> None:
         """Runs cell `index` in place (Ctrl+Enter) without waiting for it."""
         self.editor(index).click()
