@@ -54,17 +54,30 @@ def fetch_lua_sources() -> Path:
     return LUA_DIR
 
 
-def _download(dest: Path) -> Path:
+def _download(dest: Path, sha256: str = LUPA_SHA256) -> Path:
+    """The pinned sdist, downloaded by pip in hash-checking mode.
+
+    pip prepares a source distribution's metadata (runs lupa's setup.py)
+    while downloading it. With `--require-hashes` it checks the archive's
+    hash first: RequirementPreparer._prepare_linked_requirement calls
+    unpack_url(..., hashes), which checks the file against the hashes
+    (get_http_url/get_file_url) before unpacking it, and only then
+    _get_prepared_distribution, which runs setup.py. So nothing from an
+    archive that is not the pinned one runs (tests/test_build_hook.py).
+    _verify checks the hash again after pip.
+    """
     # LUPA_NO_BUNDLE keeps lupa's setup.py from compiling LuaJIT while pip
     # prepares the sdist's metadata (67 s instead of 8 s).
     env = dict(os.environ, LUPA_NO_BUNDLE="true")
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "lupa",
-           LUPA_REQUIREMENT, "-d", str(dest), "--quiet"]
+    requirements = dest / "lupa-requirement.txt"
+    requirements.write_text(f"{LUPA_REQUIREMENT} --hash=sha256:{sha256}\n")
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "lupa", "--require-hashes",
+           "-r", str(requirements), "-d", str(dest), "--quiet"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     sdist = dest / LUPA_SDIST
     if proc.returncode != 0 or not sdist.exists():
         raise BuildError(
-            f"could not download the Lua sources ({LUPA_REQUIREMENT} sdist) with pip:\n"
+            f"could not download the Lua sources ({LUPA_REQUIREMENT} sdist, sha256 {sha256}) with pip:\n"
             f"{proc.stderr.strip()}\n"
             "Check that the package index is reachable, or set LUA_WASM_LUPA_SDIST to a "
             "downloaded lupa-2.8.tar.gz, or LUA_WASM_LUA_SRC to a Lua 5.4.8 source folder."
@@ -104,8 +117,26 @@ def _unpack(sdist: Path) -> None:
     STAMP.write_text(LUPA_SHA256 + "\n")
 
 
+BUILD_NOTICE = "lua-wasm: building the Lua engine (first time on a machine: about 4 minutes)..."
+
+
+def notice(text: str) -> None:
+    """A line the user sees during `pip install .`: pip captures a build
+    backend's stdout and stderr and shows them only with -v or on failure
+    (pip's call_subprocess), so it also goes to the terminal when there is one."""
+    print(text, file=sys.stderr, flush=True)
+    if sys.stderr.isatty():
+        return  # run as a script: already on the terminal
+    try:
+        with open("/dev/tty", "w") as tty:  # POSIX; elsewhere, stderr alone
+            tty.write(text + "\n")
+    except OSError:
+        pass
+
+
 def build_wasm(optimize: str | None = None) -> Path:
     """Runs the Zig build; returns the path of lua.wasm."""
+    notice(BUILD_NOTICE)
     src = fetch_lua_sources()
     cmd = [sys.executable, "-m", "ziglang", "build", f"-Dlua-src={src}",
            "--prefix", str(WASM.parent), "--cache-dir", str(ROOT / "build" / "zig-cache")]

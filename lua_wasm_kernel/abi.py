@@ -1,20 +1,36 @@
 """The Python mirror of the wasm ABI (src/main.zig, src/limits.zig, docs/ABI.md).
 
-Keep this file, the Zig constants and docs/ABI.md in step: tests/test_abi.py
-checks the numbers against the built module.
+The limits below mirror src/limits.zig, which owns them: the module exports
+their names and values (lw_limits), and tests/test_module.py checks every
+one against this file. The export list mirrors build.zig's `exports`, which
+owns it; the same test checks this list, the built module and docs/ABI.md.
 """
 from __future__ import annotations
 
 import enum
 
-ABI_VERSION = 3
+# src/limits.zig: each name is its Zig name in capitals.
+ABI_VERSION = 8
 IO_BUFFER_SIZE_BYTES = 64 * 1024
+STACK_SIZE_BYTES = 256 * 1024
 WASM_PAGE_SIZE_BYTES = 64 * 1024
-MEMORY_SIZE_DEFAULT_BYTES = 2 * 1024 * 1024
-CHUNK_NAME_SIZE_MAX_BYTES = 256
+SERIALIZE_DEPTH_MAX = 64
+SERIALIZE_ITEMS_MAX = 1_000_000
+# The memory sizes a VM accepts (host policy; LuaVM and config.py check them).
+# Below 448 KiB the Lua state or the kernel's helpers do not fit (the shadow
+# stack alone takes 256 KiB); 512 KiB leaves room to run a cell. Above
+# 65535 pages the size no longer fits the engine's u32 byte counts.
+MEMORY_SIZE_MIN_BYTES = 512 * 1024
+MEMORY_SIZE_MAX_BYTES = 65535 * 64 * 1024
 HOST_CALL_NAME_SIZE_MAX_BYTES = 256
+CHUNK_NAME_SIZE_MAX_BYTES = 256
 EXT_TABLE_NAME_SIZE_MAX_BYTES = 256
+FILE_BUFFER_SIZE_BYTES = 16 * 1024
+FILE_NAME_SIZE_MAX_BYTES = 256
 
+# Host-only: the kernel's default memory_limit (config.py); the engine takes
+# whatever memory the host gives it.
+MEMORY_SIZE_DEFAULT_BYTES = 2 * 1024 * 1024
 
 class Status(enum.IntEnum):
     """What an eval returns (error.zig: Status), plus host-only outcomes."""
@@ -41,6 +57,30 @@ class Tag(enum.IntEnum):
     CYCLE = 0x06
     OPAQUE = 0x07
     TRUNCATED = 0x08
+
+
+class Errno(enum.IntEnum):
+    """Error numbers of the lw_file_* imports (files.zig: Errno): Linux's."""
+
+    EPERM = 1
+    ENOENT = 2
+    EIO = 5
+    EBADF = 9
+    ENOMEM = 12
+    EACCES = 13
+    EEXIST = 17
+    EXDEV = 18
+    ENOTDIR = 20
+    EISDIR = 21
+    EINVAL = 22
+    EMFILE = 24
+    EFBIG = 27
+    ENOSPC = 28
+    ESPIPE = 29
+    EROFS = 30
+    ENAMETOOLONG = 36
+    ENOTEMPTY = 39
+    ELOOP = 40
 
 
 class Stream(enum.IntEnum):
@@ -72,7 +112,7 @@ INTERRUPT_LAYOUT_FIELDS = (
     "off_ci_previous",
     "off_ci_callstatus",
     "cist_c",
-    "output_pending_addr",
+    "output_ring_addr",
 )
 
 EXPORTS = (
@@ -91,7 +131,11 @@ EXPORTS = (
     "lw_lua_count",
     "lw_gc",
     "lw_interrupt_layout",
+    "lw_limits",
+    "lw_oom_where",
 )
+# oom.Where in src/oom.zig: a u32 line, then the source (LUA_IDSIZE bytes, NUL-terminated).
+OOM_WHERE_SOURCE_SIZE_BYTES = 60
 
 IMPORTS = (
     "memory",
@@ -103,5 +147,12 @@ IMPORTS = (
     "lw_ext_set",
     "lw_ext_len",
     "lw_ext_next",
-    "lw_ext_take",
+    "lw_file_open",
+    "lw_file_read",
+    "lw_file_write",
+    "lw_file_seek",
+    "lw_file_close",
+    "lw_file_remove",
+    "lw_file_rename",
+    "lw_file_tmpname",
 )

@@ -10,7 +10,10 @@ project's 2-core machine they cost about 0.5 ms of a 2.4 ms round trip
 Here a lock makes the one XPUB socket safe to use from any thread (a mutex
 is the full memory barrier libzmq asks for when a socket changes threads),
 and the caller sends at once: cell output, status and results from the main
-thread; status around control requests from the control thread. XPUB sends
+thread; cell output that streams while a cell computes from the VM's watcher
+thread (output_ring.py: its deliveries are serialized with the main
+thread's, so stream order holds); status around control requests from the
+control thread. XPUB sends
 never block (a subscriber that falls behind loses messages, as with any
 PUB socket).
 

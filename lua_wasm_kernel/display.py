@@ -2,7 +2,8 @@
 `help` (src/display.lua), turned into Jupyter messages.
 
 `display` sends display_data (or update_display_data), `clear_output` sends
-clear_output, and `page` collects a pager payload for the execute_reply.
+clear_output, `page` collects a pager payload for the execute_reply, and
+`describe` gives help(x) the text inspect.py gives Shift-Tab.
 """
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ class Display:
         vm.register_host_function("display", self.display)
         vm.register_host_function("clear_output", self.clear_output)
         vm.register_host_function("page", self.page)
+        vm.register_host_function("describe", describe)
 
     def begin(self, enabled: bool = True) -> None:
         """Starts an execution: output is sent only if `enabled` (not silent)."""
@@ -86,6 +88,13 @@ class Display:
         """The pager payload of the execute_reply."""
         if self.enabled:
             self.payloads.append({"source": "page", "data": {"text/plain": _text(text, "page text")}, "start": 0})
+
+
+def describe(name: Any = None, facts: Any = None) -> str:
+    """help(x)'s text, the same as Shift-Tab's (inspect.py; imported on first use)."""
+    from .inspect import help_text
+
+    return help_text(name, facts)
 
 
 def mime_bundle(kind: str, data: Any) -> dict[str, Any]:

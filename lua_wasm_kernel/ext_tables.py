@@ -5,9 +5,12 @@ type-tagged format (docs/FORMAT.md) exactly as the engine sent them, so the
 hot path (`t[k]`, `t[k] = v`) decodes nothing here. The engine normalizes
 keys the way Lua does (2.0 is the key 2), so equal Lua keys are equal bytes.
 
-The wasm module reaches the store through five imports (docs/ABI.md,
-"External tables"): lw_ext_get, lw_ext_set, lw_ext_len, lw_ext_next and
-lw_ext_take. wasmtime-py's ordinary host functions cost about 18 µs per call
+The wasm module reaches the store through four imports (docs/ABI.md,
+"External tables"): lw_ext_get, lw_ext_set, lw_ext_len and lw_ext_next.
+None keeps anything for a later import: an answer that does not fit the
+engine's room is not written, and the engine asks again with room for it,
+so a finalizer that crosses in between finds nothing of another call's.
+wasmtime-py's ordinary host functions cost about 18 µs per call
 (its trampoline wraps every argument in a `Val`); these are defined as
 "unchecked" functions that read the raw argument slots, about 1.4 µs, and
 reach linear memory through a memoryview rather than ctypes calls. Rare
@@ -127,7 +130,6 @@ class ExtStore:
         self._by_id: dict[int, ExtTable] = {}
         self._next_id = 1
         self._dropped: set[TableName] = set()  # dropped since the last take_changes()
-        self._pending = b""  # a reply too large for the engine's scratch: lw_ext_take fetches it
         self.loader = loader
         self._loaded = loader is None
         self.fast_imports = False  # set when the unchecked imports are in use
@@ -274,7 +276,7 @@ class ExtStore:
     # -- the imports (docs/ABI.md, "External tables")
 
     def define_imports(self, linker: wasmtime.Linker, vm: LuaVM) -> None:
-        """Defines the five lw_ext_* imports for a new instance of `vm`.
+        """Defines the four lw_ext_* imports for a new instance of `vm`.
 
         The functions (and the C callbacks wasmtime keeps pointers to) are
         made once per VM and store, and kept on the VM: each reset reuses them.
@@ -300,7 +302,7 @@ class ExtStore:
             if name in callbacks:
                 _unchecked.define(linker, name, functype, callbacks[name])
             else:
-                linker.define_func("env", name, functype, functions[name])
+                linker.define_func("env", name, functype, _checked(name, functions[name]))
         self.fast_imports = bool(callbacks)
 
 
@@ -311,8 +313,20 @@ _SIGNATURES = {
     "lw_ext_set": ([_I32] * 5, [_I32]),
     "lw_ext_len": ([_I32], [_I64]),
     "lw_ext_next": ([_I32] * 5, [_I32]),
-    "lw_ext_take": ([_I32] * 2, [_I32]),
 }
+
+
+def _checked(name: str, fn: Callable[..., int]) -> Callable[..., int]:
+    """The slow path's wrapper: wasmtime-py passes i32 arguments signed, so they
+    are masked to u32 as the unchecked path does, and no exception reaches wasmtime."""
+    def call(*args: int) -> int:
+        try:
+            return fn(*(a & _U32_MASK for a in args))
+        except BaseException:  # noqa: BLE001 -- it would trap the VM
+            log.exception("external table import %s failed", name)
+            return FAILED
+
+    return call
 
 
 def _import_functions(store: ExtStore, vm: LuaVM, memory: list[memoryview]) -> dict[str, Callable[..., int]]:
@@ -323,7 +337,9 @@ def _import_functions(store: ExtStore, vm: LuaVM, memory: list[memoryview]) -> d
     current instance's linear memory (slicing a memoryview costs a fifth of
     a ctypes call). Every access holds the watcher's lock and checks that the
     memory is not protected (interrupt.py: escalation), and every range is
-    checked against the memory's size.
+    checked against the memory's size. Pointers and lengths arrive as u32
+    (both callers mask them). An answer longer than `dst_cap` is not
+    written, only its length returned: nothing is kept for a later call.
     """
     watcher = vm.watcher
     lock = watcher.lock
@@ -344,8 +360,6 @@ def _import_functions(store: ExtStore, vm: LuaVM, memory: list[memoryview]) -> d
             n = len(value)
             if n <= dst_cap:
                 mv[dst_ptr : dst_ptr + n] = value
-            else:
-                store._pending = value
             return n
 
     def set(table_id: int, key_ptr: int, key_len: int, value_ptr: int, value_len: int) -> int:
@@ -401,25 +415,11 @@ def _import_functions(store: ExtStore, vm: LuaVM, memory: list[memoryview]) -> d
                     n = len(pair)
                     if n <= dst_cap:
                         mv[dst_ptr : dst_ptr + n] = pair
-                    else:
-                        store._pending = pair
                     return n
                 at += 1
             return 0
 
-    def take(dst_ptr: int, dst_len: int) -> int:
-        pending, store._pending = store._pending, b""
-        if dst_len != len(pending):
-            log.error("lw_ext_take: %d bytes asked, %d pending", dst_len, len(pending))
-            return 0
-        mv = memory[0]
-        with lock:
-            if watcher.poisoned or dst_ptr + dst_len > len(mv):
-                return 0
-            mv[dst_ptr : dst_ptr + dst_len] = pending
-        return dst_len
-
-    return {"lw_ext_get": get, "lw_ext_set": set, "lw_ext_len": len_, "lw_ext_next": next_, "lw_ext_take": take}
+    return {"lw_ext_get": get, "lw_ext_set": set, "lw_ext_len": len_, "lw_ext_next": next_}
 
 
 def _check_name(name: Any) -> TableName:
@@ -472,14 +472,6 @@ class _Unchecked:
             def raw(env: Any, caller: Any, s: Any, nslots: int) -> int:
                 try:
                     s[0].i32 = fn(s[0].i32 & m, s[1].i32 & m, s[2].i32 & m, s[3].i32 & m, s[4].i32 & m)
-                except BaseException:  # noqa: BLE001
-                    log.exception("external table import %s failed", name)
-                    s[0].i32 = FAILED
-                return 0
-        elif nparams == 2:
-            def raw(env: Any, caller: Any, s: Any, nslots: int) -> int:
-                try:
-                    s[0].i32 = fn(s[0].i32 & m, s[1].i32 & m)
                 except BaseException:  # noqa: BLE001
                     log.exception("external table import %s failed", name)
                     s[0].i32 = FAILED

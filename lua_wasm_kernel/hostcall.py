@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import abi, serializer
+from .interrupt import Escalated
 from .serializer import Reader
 
 if TYPE_CHECKING:
@@ -25,11 +26,15 @@ HostFunction = Callable[..., Any]
 # The largest reply lw_host_call can announce (its i32 result is -1 - length for errors).
 REPLY_SIZE_MAX_BYTES = 2**31 - 2
 INTERRUPTED_MESSAGE = "interrupted!"
+# lw_host_take's results: copied, or refused (the engine raises a Lua error).
+TAKE_OK = 0
+TAKE_REFUSED = -1
+_U32_MASK = 0xFFFF_FFFF
 
-# The engine's Lua modules (display and help, io.read, require), which it
+# The engine's Lua modules (display and help, require), which it
 # loads on first use through the built-in host function "lua_wasm.module".
 LUA_MODULES_DIR = Path(__file__).with_name("lua")
-LUA_MODULES = ("display", "stdin", "require")
+LUA_MODULES = ("display", "require")
 _module_sources: dict[str, bytes] = {}
 
 
@@ -48,12 +53,19 @@ class HostCallError(Exception):
 
 
 class HostCalls:
-    """The host functions of one LuaVM, and the reply of the call in flight."""
+    """The host functions of one LuaVM, and the reply of the call in flight.
+
+    One reply slot is enough: the engine takes a reply right after the call
+    that made it, with nothing in between that could run Lua (src/hostcall.zig),
+    and a call nested inside a host function (through a finalizer) has come and
+    gone before the outer reply is stored. A reply never taken is dropped by
+    the next call, so it is never handed to the wrong one.
+    """
 
     def __init__(self, vm: LuaVM) -> None:
         self.vm = vm
         self.functions: dict[str, HostFunction] = {"lua_wasm.module": module_source}
-        self._reply = b""
+        self._reply: bytes | None = None
 
     def register(self, name: str, fn: HostFunction | None) -> None:
         """Makes `fn` callable from Lua as `name` (None removes it)."""
@@ -67,39 +79,76 @@ class HostCalls:
     # -- the imports
 
     def call(self, name_ptr: int, name_len: int, args_ptr: int, args_len: int) -> int:
-        """lw_host_call: runs the function; returns the reply length, or -1 - length for an error."""
-        self._reply = b""
+        """lw_host_call: runs the function; returns the reply length, or -1 - length for an error.
+
+        Never raises: every failure becomes an error reply (an exception
+        escaping into wasmtime would trap the VM)."""
+        self._reply = None  # one the engine never took (it failed before its take)
         try:
-            name = self.vm.read(name_ptr, name_len).decode("utf-8", "replace")
+            if (name_len & _U32_MASK) > abi.HOST_CALL_NAME_SIZE_MAX_BYTES:
+                raise HostCallError(f"host function name longer than {abi.HOST_CALL_NAME_SIZE_MAX_BYTES} bytes")
+            name = self._read(name_ptr, name_len).decode("utf-8", "replace")
             reply = serializer.encode(self._run(name, self._args(args_ptr, args_len)))
             if len(reply) > REPLY_SIZE_MAX_BYTES:
                 raise HostCallError(f"the reply of '{name}' is too large ({len(reply)} bytes)")
+            # Stored after the function ran: a call it caused has been taken already.
             self._reply = reply
             return len(reply)
         except HostCallError as e:
             return self._error(str(e))
         except KeyboardInterrupt:
             # The Lua side sees the request and raises the interrupt.
-            self._request_interrupt()
+            try:
+                self._request_interrupt()
+            except Escalated:
+                pass  # the memory is locked: the eval is being stopped by force anyway
             return self._error(INTERRUPTED_MESSAGE)
         except BaseException as e:  # noqa: BLE001 -- an exception escaping a host function traps the VM
             log.exception("host function failed")
             return self._error(f"{type(e).__name__}: {e}")
 
     def take(self, dst_ptr: int, dst_len: int) -> int:
-        """lw_host_take: copies the pending reply to `dst_ptr`; returns the bytes copied."""
-        reply, self._reply = self._reply, b""
-        assert dst_len == len(reply), (dst_len, len(reply))
-        if reply:
-            self.vm.write(dst_ptr, reply)
-        return len(reply)
+        """lw_host_take: copies the pending reply to `dst_ptr` when `dst_len` is its
+        exact length; TAKE_OK, else TAKE_REFUSED. The reply is forgotten either way
+        (a take of length 0 is how the engine drops one it has no room for)."""
+        reply, self._reply = self._reply, None
+        try:
+            dst_len &= _U32_MASK
+            if reply is None:
+                log.warning("lw_host_take: no reply pending")
+                return TAKE_REFUSED
+            if dst_len != len(reply):
+                if dst_len:
+                    log.warning("lw_host_take: %d bytes asked, the reply has %d", dst_len, len(reply))
+                return TAKE_REFUSED
+            if reply:
+                self.vm.write(dst_ptr, reply)  # checks the span (vm.span)
+            return TAKE_OK
+        except Escalated:
+            return TAKE_REFUSED
+        except Exception as e:  # noqa: BLE001 -- MemoryAccessError; never into wasmtime: it would trap the VM
+            log.warning("lw_host_take: %s", e)
+            return TAKE_REFUSED
 
     # -- internals
 
+    def _read(self, ptr: int, length: int) -> bytes:
+        """`length` bytes at `ptr` (vm.read checks the span: u32, inside memory)."""
+        try:
+            return self.vm.read(ptr, length)
+        except Escalated:
+            raise
+        except Exception as e:  # noqa: BLE001 -- MemoryAccessError (vm.py imports this module)
+            raise HostCallError(f"host call: {e}") from None
+
     def _args(self, ptr: int, length: int) -> list[Any]:
-        reader = Reader(self.vm.read(ptr, length))
-        args = [reader.value() for _ in range(reader.u32())]
-        assert reader.offset == length, "host call arguments have trailing bytes"
+        try:
+            reader = Reader(self._read(ptr, length))
+            args = [reader.value() for _ in range(reader.u32())]
+        except serializer.FormatError as e:
+            raise HostCallError(f"host call: malformed arguments ({e})") from None
+        if reader.offset != len(reader.data):
+            raise HostCallError("host call: malformed arguments (trailing bytes)")
         return args
 
     def _run(self, name: str, args: list[Any]) -> Any:

@@ -1,8 +1,11 @@
-"""inspect_request: what the name at the cursor is.
+"""inspect_request and help(x): what a name or a value is.
 
 Standard functions get their signature and description (stdlib_docs.py),
 user functions their parameters and where they were defined (`[cell N]:line`)
 and, at detail_level 1, their source, kept host-side by chunk name.
+`describe` turns the facts lua/introspect.lua gathers into that text, for
+Shift-Tab (`inspect`) and for `help(x)` (`help_text`, the host function
+"describe" behind lua/display.lua), so both say the same.
 """
 from __future__ import annotations
 
@@ -31,8 +34,7 @@ def inspect(
     if path is None:
         return NOT_FOUND
     found = introspect.call(vm, "inspect", path)
-    info = found.to_dict() if isinstance(found, LuaTable) else {}
-    text = _describe(path, info, detail_level, sources)
+    text = describe(path, found, detail_level, sources)
     if text is None:
         return NOT_FOUND
     return {"status": "ok", "found": True, "data": {"text/plain": text}, "metadata": {}}
@@ -62,13 +64,33 @@ def _name_ending_at(code: str, end: int) -> str | None:
     return m.group()
 
 
-def _describe(path: str, info: dict[str, Any], detail_level: int, sources: Mapping[str, str]) -> str | None:
+def help_text(name: Any = None, facts: Any = None) -> str:
+    """help(x)'s text: `name` (a string or None) and `facts` (introspect.lua's M.info) of x."""
+    if name is not None and not isinstance(name, str):
+        name = name.decode("utf-8", "replace") if isinstance(name, bytes) else None
+    text = describe(name or "", facts, 0, {})
+    if text is not None:
+        return text
+    if name:
+        return f"{name} is nil: nothing has that name."
+    return (
+        "help got nil: the value has none (an undefined name is nil).\n"
+        'To look a name up, give it as a string: help("string.format").'
+    )
+
+
+def describe(path: str, facts: Any, detail_level: int, sources: Mapping[str, str]) -> str | None:
+    """The text about the value at `path` from its facts (a LuaTable from introspect.lua), or None."""
+    info = facts.to_dict() if isinstance(facts, LuaTable) else {}
     std = info.get("std")
-    for name in (std, path.replace(":", ".")):
+    # Functions are known by identity (std); a path names docs only for values
+    # such as math.pi, so a user's function called `select` is not the manual's.
+    names = (std,) if info.get("type") == "function" else (std, path.replace(":", "."))
+    for name in names:
         doc = stdlib_docs.lookup(name) if name else None
         if doc is not None:
             signature, description = doc
-            alias = f"{path} is {name}\n\n" if name != path.replace(":", ".") else ""
+            alias = f"{path} is {name}\n\n" if path and name not in (path, path.replace(":", ".")) else ""
             value = f"\n\nValue: {info['repr']}" if "repr" in info else ""
             link = stdlib_docs.manual_link(name)
             return f"{alias}{signature}\n\n{description}{value}\n\nLua 5.4 manual: {link}"
@@ -84,7 +106,7 @@ def _describe(path: str, info: dict[str, Any], detail_level: int, sources: Mappi
 
 def _describe_function(path: str, info: dict[str, Any], detail_level: int, sources: Mapping[str, str]) -> str:
     if info.get("what") == "C":
-        return f"{path}: a C function"
+        return f"{path or 'this'}: a C function"
     params = [p for p in (info.get("params") or "").split(", ") if p]
     if ":" in path and params[:1] == ["self"]:
         params = params[1:]  # called as a method, self is implicit

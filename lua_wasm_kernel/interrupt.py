@@ -9,10 +9,16 @@ an eval runs it ticks every `TICK_SECONDS`:
   the hook function, `basehookcount = hookcount = 1`, the hook mask, then
   `trap = 1` in the nearest Lua `CallInfo`. The hook raises "interrupted!" at
   the next Lua instruction and stays armed, so `pcall` loops unwind too. The
-  watcher re-arms on every tick (coroutine switches, races).
-- **Streaming.** When the output buffer holds bytes, the watcher sets
-  `signals.flush = 1` and arms the same hook, which hands the bytes to the
-  host (`lw_host_output`, then `on_output`) on the VM's own thread.
+  watcher re-arms on every tick (coroutine switches, races). The hook is
+  armed for interrupts only (as `lua.c` replaces the hook on SIGINT).
+- **Freed memory.** The addresses it writes through (the running coroutine,
+  its `CallInfo` chain) are read while the VM runs, which may free them.
+  Every read and write of linear memory here happens under `lock`, and the
+  VM holds back the frees of blocks of those sizes (src/quarantine.zig)
+  until its next `lw_host_output` call, which takes the same lock: a block
+  is reused only after every tick that could have read its address ended.
+- **Streaming.** Every tick, the watcher consumes the VM's output ring
+  (output_ring.py) and delivers it: `on_output` then runs on this thread.
 - **Escalation.** If the eval still runs `escalate_after` seconds after the
   interrupt (a long C call such as a backtracking pattern match, where no
   hook runs), the watcher makes the whole linear memory inaccessible
@@ -41,6 +47,8 @@ import time
 import weakref
 from typing import Mapping
 
+from .output_ring import OutputRing
+
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.025
@@ -52,8 +60,7 @@ IDLE_AFTER_SECONDS = 2.0
 # Frames walked from L->ci to find the nearest Lua frame (past C frames).
 CI_WALK_MAX = 32
 
-_SIGNAL_INTERRUPT = 0  # offsets in interrupt.Signals
-_SIGNAL_FLUSH = 4
+_SIGNAL_INTERRUPT = 0  # offset in interrupt.Signals
 
 _u32 = ctypes.c_uint32
 _u16 = ctypes.c_uint16
@@ -115,16 +122,32 @@ class InterruptWatcher:
         self._closed = False
         self._thread: threading.Thread | None = None
         self.escalations = 0  # counters, for tests and benchmarks
-        self.flush_requests = 0
+        self.arms = 0
+        # Test-only: seconds to wait between reading the addresses and writing
+        # through them, which widens the race the quarantine closes.
+        self.race_window = 0.0
+        self.output = OutputRing(self)
 
     # -- the VM's side (main thread)
 
-    def attach(self, base: int, size: int, layout: Mapping[str, int]) -> None:
-        """A new instance: its memory's base address, size and interrupt layout."""
+    def attach(self, base: int, size: int, layout: Mapping[str, int], io_buffer: int, io_buffer_size: int) -> None:
+        """A new instance: its memory's base address and size, interrupt layout and IO buffer."""
+        # Lock order: the output's delivery lock, then `lock` (never the reverse).
+        self.output.discard()
         with self.lock:
-            assert not self._running
+            if self._running:
+                raise RuntimeError("attach() during an eval")
             self._base, self._size, self._layout = base, size, dict(layout)
             self.poisoned = False
+            self.output.attach(layout, io_buffer, io_buffer_size)
+
+    @property
+    def memory_base(self) -> int:
+        return self._base
+
+    @property
+    def memory_size(self) -> int:
+        return self._size
 
     def begin(self) -> None:
         """An eval starts. Cheap: a lock, and a wake-up only after idling."""
@@ -210,6 +233,8 @@ class InterruptWatcher:
                 self._thread = None  # idle: the next begin() starts a new one
                 return False
         self._wake.acquire(timeout=timeout)  # a release wakes it early
+        if self._running:  # a racy read: drain() checks again under the lock
+            self.output.drain(on_watcher=True)
         with self.lock:
             if self._closed:
                 self._thread = None
@@ -247,9 +272,6 @@ class InterruptWatcher:
             if self._may_escalate() and time.monotonic() >= self._escalation_due() and self._escalate():
                 return
             self._arm(_SIGNAL_INTERRUPT)
-        elif self._read_u32(self._layout["output_pending_addr"]):
-            self.flush_requests += 1
-            self._arm(_SIGNAL_FLUSH)
 
     def _escalate(self) -> bool:
         """Protects the memory, so the VM traps at its next load or store."""
@@ -273,41 +295,52 @@ class InterruptWatcher:
         _u32.from_address(self._base + addr).value = value
 
     def _arm(self, signal: int) -> None:
-        """Sets the signal and arms the stop hook on the running lua_State."""
+        """Sets the signal and arms the stop hook on the running lua_State.
+
+        Lock held: the VM's quarantine relies on it (module docstring). The
+        addresses are read first, then written through; a block freed in
+        between is not reused before this returns.
+        """
         lay = self._layout
         self._armed_gen = self._gen
+        self.arms += 1
+        self._write_u32(lay["signals_addr"] + signal, 1)
         L = self._read_u32(lay["current_thread_addr"])
         last = max(lay["off_hook"], lay["off_hookmask"], lay["off_basehookcount"], lay["off_hookcount"], lay["off_ci"])
         if not self._valid(L, last + 4):
             return
-        hook = self._read_u32(L + lay["off_hook"])
-        if signal == _SIGNAL_FLUSH and hook not in (0, lay["hook_fn"]):
-            return  # the cell set its own debug hook: leave it alone, flush later
-        self._write_u32(lay["signals_addr"] + signal, 1)
+        ci = self._nearest_lua_frame(self._read_u32(L + lay["off_ci"]))
+        if self.race_window:
+            time.sleep(self.race_window)
         self._write_u32(L + lay["off_hook"], lay["hook_fn"])
         self._write_u32(L + lay["off_basehookcount"], 1)
         self._write_u32(L + lay["off_hookcount"], 1)
         self._write_u32(L + lay["off_hookmask"], lay["hook_mask"])
         # trap = 1 in the nearest Lua frame: Lua re-reads it on jumps and after
-        # calls, so even `while true do end` notices. A C frame's CallInfo
-        # holds other data there (u.c.old_errfunc), so C frames are skipped.
-        ci = self._read_u32(L + lay["off_ci"])
+        # calls, so even `while true do end` notices. Skipped if L stopped
+        # running meanwhile: lw_resume arms the thread it returns to.
+        if ci and self._read_u32(lay["current_thread_addr"]) == L:
+            self._write_u32(ci + lay["off_ci_trap"], 1)
+
+    def _nearest_lua_frame(self, ci: int) -> int:
+        """The first Lua frame from `ci` down its `previous` chain; 0 if none.
+
+        A C frame's CallInfo holds other data where `trap` is (u.c.old_errfunc).
+        """
+        lay = self._layout
         span = max(lay["off_ci_trap"], lay["off_ci_previous"], lay["off_ci_callstatus"]) + 4
         for _ in range(CI_WALK_MAX):
             if not self._valid(ci, span):
-                return
+                return 0
             if not _u16.from_address(self._base + ci + lay["off_ci_callstatus"]).value & lay["cist_c"]:
-                # Narrow the race with a coroutine switch: skip if L stopped running.
-                if self._read_u32(lay["current_thread_addr"]) == L:
-                    self._write_u32(ci + lay["off_ci_trap"], 1)
-                return
+                return ci
             ci = self._read_u32(ci + lay["off_ci_previous"])
+        return 0
 
     def _disarm(self) -> None:
         """After an eval: clear requests the watcher made after the VM's own cleanup."""
         lay = self._layout
         self._write_u32(lay["signals_addr"] + _SIGNAL_INTERRUPT, 0)
-        self._write_u32(lay["signals_addr"] + _SIGNAL_FLUSH, 0)
         L = self._read_u32(lay["current_thread_addr"])  # the main state between evals
         if self._valid(L, max(lay["off_hook"], lay["off_hookmask"]) + 4):
             if self._read_u32(L + lay["off_hook"]) == lay["hook_fn"]:
@@ -329,13 +362,17 @@ class NoWatcher:
     escalate_after = None
     poisoned = False
     escalations = 0
-    flush_requests = 0
+    arms = 0
+    memory_base = 0
+    memory_size = 0
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        self.output = OutputRing(self)  # type: ignore[arg-type]
 
-    def attach(self, base: int, size: int, layout: Mapping[str, int]) -> None:
-        pass
+    def attach(self, base: int, size: int, layout: Mapping[str, int], io_buffer: int, io_buffer_size: int) -> None:
+        self.memory_base, self.memory_size = base, size
+        self.output.attach(layout, io_buffer, io_buffer_size)
 
     def begin(self) -> None:
         pass

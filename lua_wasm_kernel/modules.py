@@ -1,14 +1,18 @@
 """`require` from the notebook's folder: the host functions behind the Lua
 searcher of src/require.lua.
 
-Read-only and confined: a module file is found only through relative paths
-whose real path (symlinks resolved) lies inside the root folder, which is the
-notebook's folder (jupyter_server sets JPY_SESSION_NAME to the notebook's
-path) or else the kernel's working directory.
+Read-only and confined, checked here on the host (Lua code can call these
+functions directly with any arguments): a module file is a `.lua` file,
+named by a relative path with no hidden part (no component starting with
+'.', but '.' itself), whose real path (symlinks resolved) lies inside the
+root folder and has no hidden part either. The root is the notebook's
+folder (jupyter_server sets JPY_SESSION_NAME to the notebook's path) or
+else the kernel's working directory.
 """
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
@@ -19,6 +23,7 @@ from .hostcall import HostCallError
 
 MODULE_SIZE_MAX_BYTES = 16 * 1024 * 1024
 PATH_SIZE_MAX_BYTES = 4096
+MODULE_SUFFIX = ".lua"
 
 
 def notebook_root(environ: Mapping[str, str] | None = None) -> Path:
@@ -52,6 +57,8 @@ class ModuleFinder:
         if sep:
             name = name.replace(sep, rep)
         tried = []
+        # As many templates as Lua allows (attrib.lua tries 2,000): each file
+        # name is checked on its own (_resolve), and the path fits in the VM.
         for template in path.split(";"):
             # Empty templates count too, as in loadlib.c ("no file ''").
             filename = template.replace("?", name)
@@ -66,7 +73,11 @@ class ModuleFinder:
         if real is None:
             raise HostCallError(f"cannot read '{_text(filename)}' (not a file inside the notebook's folder)")
         try:
-            with open(real, "rb") as f:
+            # No symlink swapped in since _resolve, no FIFO or device: a regular file.
+            fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+            with os.fdopen(fd, "rb") as f:
+                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                    raise HostCallError(f"cannot read '{_text(filename)}' (not a regular file)")
                 data = f.read(MODULE_SIZE_MAX_BYTES + 1)
         except OSError as e:
             raise HostCallError(f"cannot read '{_text(filename)}': {e.strerror}") from None
@@ -75,17 +86,30 @@ class ModuleFinder:
         return data
 
     def _resolve(self, filename: str) -> str | None:
-        """The real path of `filename` if it is a readable regular file inside the root."""
+        """The real path of `filename` if it names a readable, visible `.lua`
+        file inside the root, and reaches it without a hidden folder."""
         if not filename or len(filename) > PATH_SIZE_MAX_BYTES or "\0" in filename:
             return None
         if os.path.isabs(filename) or os.path.splitdrive(filename)[0] or filename.startswith("~"):
             return None
+        if not _visible_module(filename):
+            return None
         real = os.path.realpath(os.path.join(self.root, filename))
         if os.path.commonpath([real, self.root]) != self.root:
             return None
+        if not _visible_module(os.path.relpath(real, self.root)):
+            return None  # a symlink to a hidden file, or to a file that is not .lua
         if not os.path.isfile(real) or not os.access(real, os.R_OK):
             return None
         return real
+
+
+def _visible_module(relative: str) -> bool:
+    """A `.lua` file name whose path has no hidden part ('.' alone is the folder itself)."""
+    parts = relative.replace("\\", "/").split("/")
+    if any(part.startswith(".") and part != "." for part in parts):
+        return False
+    return parts[-1].endswith(MODULE_SUFFIX) and len(parts[-1]) > len(MODULE_SUFFIX)
 
 
 def _text(value: str | bytes | object) -> str:

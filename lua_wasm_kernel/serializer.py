@@ -1,4 +1,9 @@
-"""The type-tagged value format (docs/FORMAT.md): the mirror of src/serializer.zig."""
+"""The type-tagged value format (docs/FORMAT.md): the mirror of src/serializer.zig.
+
+Bytes from wasm or from disk are hostile: decode() and validate() refuse
+anything malformed, and tables nested deeper than abi.SERIALIZE_DEPTH_MAX
+(the engine's own limit), with a FormatError; encode() refuses to write them.
+"""
 from __future__ import annotations
 
 import math
@@ -6,7 +11,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from .abi import Tag
+from .abi import SERIALIZE_DEPTH_MAX, Tag
 
 LUA_TYPE_NAMES = {2: "userdata", 6: "function", 7: "userdata", 8: "thread"}
 
@@ -61,6 +66,7 @@ class Reader:
     def __init__(self, data: bytes | bytearray | memoryview, offset: int = 0) -> None:
         self.data = memoryview(data)
         self.offset = offset
+        self.depth = 0  # tables open around the value being read
 
     def take(self, n: int) -> memoryview:
         if n < 0 or self.offset + n > len(self.data):
@@ -91,12 +97,21 @@ class Reader:
         if tag == Tag.STRING:
             return _text(self.bytes())
         if tag == Tag.TABLE:
+            if self.depth == SERIALIZE_DEPTH_MAX:
+                raise FormatError(f"tables nested more than {SERIALIZE_DEPTH_MAX} levels deep at offset {self.offset - 1}")
             count = self.u32()
             if count > len(self.data) - self.offset:
                 raise FormatError(f"table of {count} pairs cannot fit in the data")
-            return LuaTable([(self.value(), self.value()) for _ in range(count)])
+            self.depth += 1
+            try:
+                return LuaTable([(self.value(), self.value()) for _ in range(count)])
+            finally:
+                self.depth -= 1
         if tag == Tag.CYCLE:
-            return Cycle(self.u32())
+            depth = self.u32()
+            if depth >= self.depth:
+                raise FormatError(f"a cycle to depth {depth} inside {self.depth} open tables")
+            return Cycle(depth)
         if tag == Tag.OPAQUE:
             kind = self.u8()
             return Opaque(LUA_TYPE_NAMES.get(kind, str(kind)), self.bytes().decode("utf-8", "replace"))
@@ -112,6 +127,70 @@ def decode(data: bytes | bytearray | memoryview) -> Any:
     if reader.offset != len(reader.data):
         raise FormatError(f"{len(reader.data) - reader.offset} bytes left after the value")
     return value
+
+
+def validate(data: bytes | bytearray | memoryview) -> None:
+    """Checks that `data` is exactly one well-formed value, within the depth
+    limit, as decode() would; FormatError says why not. For bytes read from
+    disk, before use: it walks the bytes without building the values."""
+    view = memoryview(data)
+    end = len(view)
+    at = 0
+    pending = [1]  # values still to read in each open table; the first entry is the top level
+    while pending:
+        if pending[-1] == 0:
+            pending.pop()
+            continue
+        pending[-1] -= 1
+        if at >= end:
+            raise FormatError(f"truncated data at offset {at}: need a tag")
+        tag = view[at]
+        at += 1
+        if tag == Tag.NIL:
+            continue
+        if tag == Tag.BOOLEAN:
+            at += 1
+        elif tag == Tag.INTEGER or tag == Tag.FLOAT:
+            at += 8
+        elif tag in _TAGS_WITH_TEXT:
+            if tag == Tag.OPAQUE:
+                at += 1
+            at = _skip_string(view, at, end)
+        elif tag == Tag.TABLE:
+            if len(pending) - 1 == SERIALIZE_DEPTH_MAX:
+                raise FormatError(f"tables nested more than {SERIALIZE_DEPTH_MAX} levels deep at offset {at - 1}")
+            count = _u32_at(view, at, end)
+            at += 4
+            if count > end - at:
+                raise FormatError(f"table of {count} pairs cannot fit in the data")
+            pending.append(2 * count)
+        elif tag == Tag.CYCLE:
+            target = _u32_at(view, at, end)
+            at += 4
+            if target >= len(pending) - 1:
+                raise FormatError(f"a cycle to depth {target} inside {len(pending) - 1} open tables")
+        else:
+            raise FormatError(f"unknown tag 0x{tag:02x} at offset {at - 1}")
+        if at > end:
+            raise FormatError(f"truncated data at offset {end}")
+    if at != end:
+        raise FormatError(f"{end - at} bytes left after the value")
+
+
+_TAGS_WITH_TEXT = frozenset((Tag.STRING, Tag.OPAQUE, Tag.TRUNCATED))
+
+
+def _u32_at(view: memoryview, at: int, end: int) -> int:
+    if at + 4 > end:
+        raise FormatError(f"truncated data at offset {at}: need 4 bytes")
+    return struct.unpack_from("<I", view, at)[0]
+
+
+def _skip_string(view: memoryview, at: int, end: int) -> int:
+    length = _u32_at(view, at, end)
+    if length > end - at - 4:
+        raise FormatError(f"truncated data at offset {at + 4}: need {length} bytes")
+    return at + 4 + length
 
 
 def encode(value: Any) -> bytes:
@@ -142,6 +221,8 @@ def _encode(value: Any, out: bytearray, path: list[int]) -> None:
     elif isinstance(value, (dict, list, LuaTable)):
         if id(value) in path:
             raise ValueError("a cycle cannot be encoded from Python")
+        if len(path) == SERIALIZE_DEPTH_MAX:
+            raise ValueError(f"tables nested more than {SERIALIZE_DEPTH_MAX} levels deep cannot be encoded")
         pairs = (
             value.pairs
             if isinstance(value, LuaTable)

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import abi
 from .hostcall import HostCallError
-from .persistence import quote_name, write_atomic
+from .store_files import check_name, quote_name, write_atomic
 
 if TYPE_CHECKING:
     from .vm import LuaVM, Runtime
@@ -174,11 +174,11 @@ class Snapshots:
     # -- host functions (during a cell)
 
     def request_save(self, name: Any) -> str:
-        self._save_request = _check_name(name)
+        self._save_request = check_name(name, "snapshot", NAME_SIZE_MAX_BYTES)
         return str(self.path_for(name))
 
     def request_restore(self, name: Any) -> bool:
-        name = _check_name(name)
+        name = check_name(name, "snapshot", NAME_SIZE_MAX_BYTES)
         try:
             data = self._read(name)
             check_compatible(decode_header(data)[0], self.vm)
@@ -248,19 +248,27 @@ class Snapshots:
         return True
 
     def _read(self, name: str | bytes) -> bytes:
+        """The snapshot file of `name`, whose header must name it too."""
         path = self.path_for(name)
+        legacy = self.folder / f"{FILE_PREFIX}{quote_name(name, case_marks=False)}{FILE_SUFFIX}"
         try:
-            return path.read_bytes()
+            data = path.read_bytes()
         except FileNotFoundError:
-            raise SnapshotError(f"there is no snapshot of that name in {self.folder}") from None
+            try:
+                data = legacy.read_bytes()  # written before names were case-marked
+            except FileNotFoundError:
+                raise SnapshotError(f"there is no snapshot of that name in {self.folder}") from None
+            except OSError as e:
+                raise SnapshotError(str(e)) from None
         except OSError as e:
             raise SnapshotError(str(e)) from None
+        header, _ = decode_header(data)
+        try:
+            held = _name_from_json([0, header.get("name")])[1]
+        except (KeyError, TypeError, ValueError):
+            held = None
+        if held != name:
+            # A file copied or renamed by hand, or a case-insensitive file system.
+            raise SnapshotError(f"the file {path.name} holds the snapshot {held!r}, not {name!r}")
+        return data
 
-
-def _check_name(name: Any) -> str | bytes:
-    if not isinstance(name, (str, bytes)):
-        raise HostCallError(f"a snapshot name is a string, not {type(name).__name__}")
-    raw = name.encode("utf-8") if isinstance(name, str) else name
-    if not 0 < len(raw) <= NAME_SIZE_MAX_BYTES:
-        raise HostCallError(f"a snapshot name is 1 to {NAME_SIZE_MAX_BYTES} bytes long")
-    return name

@@ -1,5 +1,5 @@
 """Standard input for Lua: the host functions "input" and "input_epoch"
-behind io.read (src/stdin.lua), one input_request per line through
+behind io.stdin (src/files.zig), one input_request per line through
 ipykernel's raw_input.
 
 An interrupt while the frontend waits for the user ends the wait: the VM's

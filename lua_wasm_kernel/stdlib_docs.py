@@ -233,11 +233,16 @@ DOCS: dict[str, tuple[str, str]] = {
                 "year, month, day (and hour, min, sec, isdst)."),
     "os.execute": ("os.execute ([command])", "Not available in the lua-wasm sandbox (no processes)."),
     "os.exit": ("os.exit ([code [, close]])", "Not available in the lua-wasm sandbox (no processes)."),
-    "os.remove": ("os.remove (filename)", "Not available in the lua-wasm sandbox (no files)."),
-    "os.rename": ("os.rename (oldname, newname)", "Not available in the lua-wasm sandbox (no files)."),
-    "os.tmpname": ("os.tmpname ()", "Not available in the lua-wasm sandbox (no files)."),
+    "os.remove": ("os.remove (filename)",
+                  "Deletes a file (or empty folder) of the notebook's folder; needs file_access "
+                  "read-write. Returns true, or nil, a message and an error number."),
+    "os.rename": ("os.rename (oldname, newname)",
+                  "Renames a file inside the notebook's folder; needs file_access read-write."),
+    "os.tmpname": ("os.tmpname ()",
+                   "Creates an empty file with a new name in the notebook's folder and returns "
+                   "the name; needs file_access read-write."),
     "os.setlocale": ("os.setlocale (locale [, category])", "Not available in the lua-wasm sandbox."),
-    # -- io (the sandbox keeps standard output and error)
+    # -- io (Lua's own, over the notebook's folder)
     "io.write": ("io.write (···)",
                  "Writes its arguments (strings or numbers) to standard output, without "
                  "separators or newline; returns the file."),
@@ -247,18 +252,26 @@ DOCS: dict[str, tuple[str, str]] = {
                 "of bytes."),
     "io.stdout": ("io.stdout", "The standard output file: its text streams to the notebook."),
     "io.stderr": ("io.stderr", "The standard error file: its text streams to the notebook as stderr."),
-    "io.open": ("io.open (filename [, mode])", "Not available in the lua-wasm sandbox (no file system)."),
+    "io.open": ("io.open (filename [, mode])",
+                "Opens a file of the notebook's folder (a relative name, nothing hidden) in the "
+                "mode \"r\", \"w\", \"a\", with \"+\" and \"b\"; returns the file, or nil, a message "
+                "and an error number. The kernel's file_access allows reading (the default), "
+                "reading and writing, or nothing."),
     "io.popen": ("io.popen (prog [, mode])", "Not available in the lua-wasm sandbox (no processes)."),
     "io.lines": ("io.lines ([filename, ···])",
-                 "Without a file name, an iterator over the lines of standard input, read with the "
-                 "given formats (default \"l\"). The lua-wasm sandbox has no files to name."),
+                 "An iterator over the lines of the named file (closed at its end), or of the "
+                 "default input, read with the given formats (default \"l\")."),
     "io.input": ("io.input ([file])",
-                 "The default input file: always io.stdin here, as the sandbox has no other file."),
+                 "Sets the default input file (by name or file); returns it. At first io.stdin."),
     "io.stdin": ("io.stdin", "The standard input file: reading from it asks the frontend for input."),
-    "io.output": ("io.output ([file])", "Not available in the lua-wasm sandbox (no file system)."),
-    "io.close": ("io.close ([file])", "Not available in the lua-wasm sandbox (no file system)."),
-    "io.tmpfile": ("io.tmpfile ()", "Not available in the lua-wasm sandbox (no file system)."),
-    "io.type": ("io.type (obj)", "Not available in the lua-wasm sandbox."),
+    "io.output": ("io.output ([file])",
+                  "Sets the default output file (by name, opened for writing, or file); returns it."),
+    "io.close": ("io.close ([file])", "Closes the file, or the default output file."),
+    "io.flush": ("io.flush ()", "Saves what was written to the default output file."),
+    "io.tmpfile": ("io.tmpfile ()",
+                   "A new temporary file, open for reading and writing and gone when closed; "
+                   "needs file_access read-write."),
+    "io.type": ("io.type (obj)", "\"file\", \"closed file\", or fail when obj is not a file."),
     "file:read": ("file:read (···)",
                   "Reads from the file according to the formats, as io.read does for standard input."),
     "file:lines": ("file:lines (···)",
@@ -266,9 +279,10 @@ DOCS: dict[str, tuple[str, str]] = {
                    "on each call."),
     "file:write": ("file:write (···)",
                    "Writes its arguments (strings or numbers) to the file; returns the file."),
-    "file:flush": ("file:flush ()", "Saves written data; output already streams, so it does nothing."),
-    "file:setvbuf": ("file:setvbuf (mode [, size])", "Sets the buffering mode; accepted and ignored."),
-    "file:close": ("file:close ()", "Standard files cannot be closed: returns nil and a message."),
+    "file:flush": ("file:flush ()", "Saves written data to the file."),
+    "file:setvbuf": ("file:setvbuf (mode [, size])",
+                     "Sets the buffering of writes: \"no\", \"full\" or \"line\"."),
+    "file:close": ("file:close ()", "Closes the file; standard files cannot be closed (nil and a message)."),
     # -- debug
     "debug.debug": ("debug.debug ()",
                     "Runs each line read from the C standard input as Lua code until a line "

@@ -98,27 +98,57 @@ pub const Tlsf = struct {
         return q;
     }
 
-    /// Walks every block and checks the invariants; for tests.
+    /// Walks every block and every free list and checks the invariants: the
+    /// tests, and the check build (state.checkHeap) after every eval.
     pub fn check(self: *const Tlsf) !void {
         var o: u32 = 0;
         var prev: u32 = nil;
         var used: u32 = 0;
+        var free_blocks: u32 = 0;
         var prev_free = false;
         while (o != self.end) {
             if (self.word(o, 0).* != prev) return error.BadPrevLink;
             const size = self.sizeOf(o);
             if (size < block_min_bytes or size % align_bytes != 0) return error.BadSize;
+            if (o + size > self.end) return error.OverrunsEnd;
             if (self.isFree(o)) {
                 if (prev_free) return error.UncoalescedNeighbours;
                 if (!self.listed(o)) return error.FreeBlockNotListed;
+                free_blocks += 1;
             } else used += size;
             prev_free = self.isFree(o);
             prev = o;
             o += size;
-            if (o > self.end) return error.OverrunsEnd;
         }
         if (self.word(self.end, 0).* != prev) return error.BadSentinel;
         if (used != self.used_bytes) return error.BadAccounting;
+        if (try self.checkLists() != free_blocks) return error.ListedBlockNotFree;
+    }
+
+    /// Every list holds free blocks of its class, doubly linked, and the
+    /// bitmaps mark exactly the non-empty lists. Returns the blocks listed.
+    fn checkLists(self: *const Tlsf) !u32 {
+        var listed_blocks: u32 = 0;
+        for (0..fl_count) |fl| {
+            for (0..sl_count) |sl| {
+                const head = self.heads[fl][sl];
+                const marked = self.sl_bitmap[fl] & (@as(u32, 1) << @intCast(sl)) != 0;
+                if (marked != (head != nil)) return error.BadBitmap;
+                var it = head;
+                var back: u32 = nil;
+                while (it != nil) : (it = self.word(it, 2).*) {
+                    if (it >= self.end or it % align_bytes != 0) return error.BadFreeLink;
+                    if (!self.isFree(it) or self.word(it, 3).* != back) return error.BadFreeLink;
+                    const class = mapInsert(self.sizeOf(it));
+                    if (class.fl != fl or class.sl != sl) return error.BadFreeClass;
+                    listed_blocks += 1;
+                    if (listed_blocks > self.end / block_min_bytes) return error.FreeListCycle;
+                    back = it;
+                }
+            }
+            if ((self.fl_bitmap >> @intCast(fl) & 1 != 0) != (self.sl_bitmap[fl] != 0)) return error.BadBitmap;
+        }
+        return listed_blocks;
     }
 
     /// Free blocks in the region; 1 when everything is coalesced. For tests.

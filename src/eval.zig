@@ -26,6 +26,11 @@ pub fn replyBytes() []const u8 {
     return state.reply.bytes();
 }
 
+/// The request protectedEval may take: set by eval, consumed by its first
+/// call. Lua code can reach protectedEval (debug.getinfo on the bottom
+/// frame) and call it with any argument; only this exact pointer, once, runs.
+var in_flight: ?*Request = null;
+
 /// Runs `code` as the chunk `name`; the reply is left in state.reply.
 pub fn eval(name: []const u8, code: []const u8) Status {
     const L = state.L;
@@ -35,6 +40,8 @@ pub fn eval(name: []const u8, code: []const u8) Status {
     use_oom_reply = false;
     interrupt.beginEval();
     var request = Request{ .name = name, .code = code };
+    in_flight = &request;
+    defer in_flight = null;
     lua.pushCFunction(L, protectedEval);
     c.lua_pushlightuserdata(L, &request);
     const status = lua.pcall(L, 1, 0, 0);
@@ -49,7 +56,10 @@ pub fn eval(name: []const u8, code: []const u8) Status {
 }
 
 fn protectedEval(L: ?*lua.State) callconv(.c) c_int {
-    const request: *Request = @ptrCast(@alignCast(c.lua_touserdata(L, 1)));
+    const given = if (c.lua_type(L, 1) == c.LUA_TLIGHTUSERDATA) c.lua_touserdata(L, 1) else null;
+    const request = in_flight orelse return c.luaL_error(L, "the engine's eval cannot be called from Lua");
+    if (given != @as(?*anyopaque, @ptrCast(request))) return c.luaL_error(L, "the engine's eval cannot be called from Lua");
+    in_flight = null;
     lua.pushCFunction(L, err.messageHandler); // 2
     c.lua_pushnil(L);
     c.lua_setfield(L, c.LUA_REGISTRYINDEX, err.traceback_key);
@@ -135,6 +145,9 @@ const Parts = struct {
 };
 
 /// Reply: status 0, u32 count, then each value and its display text.
+/// render runs Lua (finalizers, host calls, ext reads) between appends; none
+/// of them touches state.reply: only this file writes it, lw_eval refuses to
+/// nest, and crossings keep their bytes in their own Boxes (crossing.zig).
 fn replyValues(L: ?*lua.State, first: c_int, count: c_int) error{OutOfMemory}!void {
     const reply = &state.reply;
     try reply.appendU32(@intCast(@intFromEnum(Status.ok)));

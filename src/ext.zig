@@ -12,10 +12,9 @@ const ffi = @import("ffi.zig");
 const limits = @import("limits.zig");
 const serializer = @import("serializer.zig");
 const hostcall = @import("hostcall.zig");
-const state = @import("state.zig");
+const crossing = @import("crossing.zig");
 const Tag = serializer.Tag;
 const Buffer = @import("reply.zig").Buffer;
-const Tlsf = @import("allocator.zig").Tlsf;
 
 /// Registry key of the proxies' metatable, and their __name.
 const metatable_name = "ext.table";
@@ -29,13 +28,9 @@ const scratch_size_bytes = 256;
 /// What a proxy userdata holds; its user value 1 is the table's name.
 const Proxy = extern struct { id: u32 };
 
-/// Encoded tables and long strings being stored; kept between calls so small
-/// ones reuse their memory. Bound to the state's heap on first use.
-var value_buf: ?Buffer = null;
-
-pub fn useHeap(heap: *Tlsf) void {
-    value_buf = .{ .heap = heap };
-}
+/// How often a read asks again when the answer outgrew the room made for it
+/// (a finalizer that ran while the room was allocated changed the value).
+const ext_read_tries_max = 8;
 
 /// Installs the global `ext` (also `package.loaded.ext`): three light C
 /// functions. The metatable and the proxy cache are made on first use.
@@ -165,12 +160,11 @@ fn index(L: ?*lua.State) callconv(.c) c_int {
         },
     };
     var dst: [scratch_size_bytes]u8 = undefined;
-    const n = ffi.extGet(proxy.id, key, &dst);
-    if (n == 0) {
+    const bytes = read(L, .get, proxy.id, key, &dst);
+    if (bytes.len == 0) {
         c.lua_pushnil(L);
         return 1;
     }
-    const bytes = reply(L, n, &dst);
     const used = decodeOne(L, bytes);
     if (used != bytes.len) malformed(L);
     return 1;
@@ -191,23 +185,23 @@ fn newIndex(L: ?*lua.State) callconv(.c) c_int {
         },
     };
     var value_scratch: [scratch_size_bytes]u8 = undefined;
-    var used_buf = false;
+    var box: ?*crossing.Box = null;
     const value: []const u8 = switch (c.lua_type(L, 3)) {
         c.LUA_TNIL => &.{},
         c.LUA_TBOOLEAN, c.LUA_TNUMBER => encodeScalar(L, 3, &value_scratch),
         c.LUA_TSTRING => if (lua.toSlice(L, 3).?.len + 5 <= value_scratch.len)
             encodeScalar(L, 3, &value_scratch)
         else blk: {
-            used_buf = true;
-            break :blk encodeTree(L, 3);
+            box = crossing.push(L);
+            break :blk encodeTree(L, 3, &box.?.out);
         },
         else => blk: {
-            used_buf = true;
-            break :blk encodeTree(L, 3);
+            box = crossing.push(L);
+            break :blk encodeTree(L, 3, &box.?.out);
         },
     };
     const result = ffi.extSet(proxy.id, key, value);
-    if (used_buf) value_buf.?.reset();
+    if (box) |b| b.release();
     if (result < 0) failure(L, result);
     return 0;
 }
@@ -240,13 +234,11 @@ fn next(L: ?*lua.State) callconv(.c) c_int {
         else => raise(L, "invalid key to 'next'"),
     };
     var dst: [scratch_size_bytes]u8 = undefined;
-    const n = ffi.extNext(proxy.id, key, &dst);
-    if (n == 0) {
+    const bytes = read(L, .next, proxy.id, key, &dst);
+    if (bytes.len == 0) {
         c.lua_pushnil(L);
         return 1;
     }
-    if (n == ffi.ext_invalid_key) raise(L, "invalid key to 'next'");
-    const bytes = reply(L, n, &dst);
     const key_len = decodeOne(L, bytes);
     if (key_len + decodeOne(L, bytes[key_len..]) != bytes.len) malformed(L);
     return 2;
@@ -261,15 +253,30 @@ fn toString(L: ?*lua.State) callconv(.c) c_int {
 
 // ---------------------------------------------------------------- crossing
 
-/// The host's reply of length `n`: in `dst` when it fitted, else taken into a
-/// userdata left on the stack (so any size that fits in the heap works).
-fn reply(L: ?*lua.State, n: i32, dst: []u8) []const u8 {
-    if (n < 0) failure(L, n);
-    const len: u32 = @intCast(n);
-    if (len <= dst.len) return dst[0..len];
-    const room: [*]u8 = @ptrCast(c.lua_newuserdatauv(L, len, 0).?);
-    ffi.extTake(room[0..len]);
-    return room[0..len];
+const Read = enum { get, next };
+
+/// The host's answer to a get or next of `key` (empty: nothing). It lands in
+/// `scratch` when it fits; else in a userdata of the announced size, left on
+/// the stack, and the host is asked again. The room always exists before the
+/// host writes, so the host holds nothing between two imports, and a
+/// finalizer that runs while the room is allocated may cross freely.
+fn read(L: ?*lua.State, comptime op: Read, id: u32, key: []const u8, scratch: []u8) []const u8 {
+    var dst = scratch;
+    var tries: u32 = 0;
+    while (true) {
+        const n = switch (op) {
+            .get => ffi.extGet(id, key, dst),
+            .next => ffi.extNext(id, key, dst),
+        };
+        if (n < 0) failure(L, n);
+        const len: u32 = @intCast(n);
+        if (len <= dst.len) return dst[0..len];
+        tries += 1;
+        if (tries == ext_read_tries_max) raise(L, "ext.table: the value kept changing while it was read");
+        if (dst.ptr != scratch.ptr) lua.pop(L, 1); // the room that was too small
+        const room: [*]u8 = @ptrCast(c.lua_newuserdatauv(L, len, 0).?);
+        dst = room[0..len];
+    }
 }
 
 fn decodeOne(L: ?*lua.State, bytes: []const u8) usize {
@@ -285,6 +292,7 @@ fn malformed(L: ?*lua.State) noreturn {
 
 fn failure(L: ?*lua.State, code: i32) noreturn {
     if (code == ffi.ext_no_table) raise(L, "ext.table: the host has no such table");
+    if (code == ffi.ext_invalid_key) raise(L, "invalid key to 'next'");
     raise(L, "ext.table: the host failed (see the kernel's log)");
 }
 
@@ -377,12 +385,10 @@ const Walk = struct {
     depth: u32 = 0,
 };
 
-/// Encodes the value at `idx` (a table or a long string) into value_buf;
+/// Encodes the value at `idx` (a table or a long string) into `buf` (a
+/// crossing's Box: an error raised here leaves it to the collector);
 /// anything that cannot be stored by value raises an error naming the key.
-fn encodeTree(L: ?*lua.State, idx: c_int) []const u8 {
-    if (value_buf == null) value_buf = .{ .heap = &state.heap };
-    const buf = &value_buf.?;
-    buf.reset();
+fn encodeTree(L: ?*lua.State, idx: c_int, buf: *Buffer) []const u8 {
     var walk = Walk{};
     walk.keys[0] = 2;
     encodeValue(L, idx, buf, &walk);
@@ -413,7 +419,7 @@ fn encodeTable(L: ?*lua.State, idx: c_int, buf: *Buffer, walk: *Walk) void {
     for (walk.tables[0..walk.depth]) |ancestor| {
         if (ancestor == ptr) refuse(L, walk, walk.depth, "a table that contains itself (a cycle; tables are stored by value)");
     }
-    if (walk.depth == walk.tables.len) refuse(L, walk, walk.depth, "tables nested more than 64 levels deep");
+    if (walk.depth == walk.tables.len) refuse(L, walk, walk.depth, std.fmt.comptimePrint("tables nested more than {d} levels deep", .{limits.serialize_depth_max}));
     if (c.lua_checkstack(L, 6) == 0) outOfMemory(L);
     walk.tables[walk.depth] = ptr;
     walk.depth += 1;
@@ -510,8 +516,7 @@ const harness = @import("test_harness.zig");
 
 fn testState() ?*lua.State {
     const L = harness.newState();
-    hostcall.useHeap(&harness.heap);
-    useHeap(&harness.heap);
+    crossing.useHeap(&harness.heap);
     open(L);
     for (&ffi.native.ext_slots) |*s| s.value_len = 0;
     // ext.table's host call: the reply is the table id 7.
@@ -562,4 +567,45 @@ test "what cannot be stored is refused with the key's path" {
         \\fails(function() t[0/0] = 1 end, "table index is NaN")
         \\fails(function() t[print] = 1 end, "keys are strings, numbers or booleans")
     );
+}
+
+test "values longer than the scratch are read whole, also from finalizers" {
+    const L = testState();
+    defer c.lua_close(L);
+    try run(L,
+        \\local t = ext.table("t")
+        \\t.big = string.rep("x", 600)
+        \\t.other = {string.rep("y", 700)}
+        \\local calls, good = 0, 0
+        \\for i = 1, 3000 do
+        \\  setmetatable({}, {__gc = function()
+        \\    calls = calls + 1
+        \\    if t.other[1] == string.rep("y", 700) then good = good + 1 end
+        \\  end})
+        \\  assert(t.big == string.rep("x", 600))
+        \\end
+        \\collectgarbage()
+        \\assert(calls > 0 and good == calls, good .. " of " .. calls)
+    );
+}
+
+test "a refused store frees what it encoded" {
+    const L = testState();
+    defer c.lua_close(L);
+    try run(L,
+        \\t = ext.table("t")
+        \\for i = 1, 100 do
+        \\  local ok, msg = pcall(function() t.x = {string.rep("z", 200), print} end)
+        \\  assert(not ok and msg:find("cannot store a function"), msg)
+        \\end
+        \\collectgarbage()
+    );
+    const used = harness.heap.used_bytes;
+    try run(L,
+        \\for i = 1, 2000 do
+        \\  assert(not pcall(function() t.x = {string.rep("z", 200), print} end))
+        \\end
+        \\collectgarbage()
+    );
+    try std.testing.expect(harness.heap.used_bytes <= used + 4096);
 }

@@ -6,15 +6,14 @@ const builtin = @import("builtin");
 const is_wasm = builtin.target.cpu.arch.isWasm();
 
 const wasm = struct {
-    extern "env" fn lw_host_output(stream: u32, ptr: [*]const u8, len: u32) void;
+    extern "env" fn lw_host_output() void;
     extern "env" fn lw_host_now(clock: u32) f64;
     extern "env" fn lw_host_call(name_ptr: [*]const u8, name_len: u32, args_ptr: [*]const u8, args_len: u32) i32;
-    extern "env" fn lw_host_take(dst_ptr: [*]u8, dst_len: u32) u32;
+    extern "env" fn lw_host_take(dst_ptr: [*]u8, dst_len: u32) i32;
     extern "env" fn lw_ext_get(table: u32, key_ptr: [*]const u8, key_len: u32, dst_ptr: [*]u8, dst_cap: u32) i32;
     extern "env" fn lw_ext_set(table: u32, key_ptr: [*]const u8, key_len: u32, value_ptr: [*]const u8, value_len: u32) i32;
     extern "env" fn lw_ext_len(table: u32) i64;
     extern "env" fn lw_ext_next(table: u32, key_ptr: [*]const u8, key_len: u32, dst_ptr: [*]u8, dst_cap: u32) i32;
-    extern "env" fn lw_ext_take(dst_ptr: [*]u8, dst_len: u32) u32;
 };
 
 /// Stand-ins for native tests: output is collected for assertions.
@@ -23,10 +22,8 @@ pub const native = struct {
     pub var captured_len: usize = 0;
     pub var flushes: usize = 0;
 
-    fn lw_host_output(stream: u32, ptr: [*]const u8, len: u32) void {
-        _ = stream;
-        @memcpy(captured[captured_len..][0..len], ptr[0..len]);
-        captured_len += len;
+    fn lw_host_output() void {
+        captured_len += @import("output.zig").consumeInto(captured[captured_len..]);
         flushes += 1;
     }
     fn lw_host_now(clock: u32) f64 {
@@ -34,7 +31,9 @@ pub const native = struct {
     }
 
     /// Host calls: the test sets the reply; the last name and arguments are kept.
+    /// Like the real host, a call leaves its reply pending and a take forgets it.
     pub var host_reply: []const u8 = "";
+    pub var host_pending: ?[]const u8 = null;
     pub var host_reply_is_error = false;
     pub var host_last_name: [256]u8 = undefined;
     pub var host_last_name_len: usize = 0;
@@ -49,18 +48,22 @@ pub const native = struct {
         @memcpy(host_last_args[0..args_len], args_ptr[0..args_len]);
         host_last_args_len = args_len;
         host_flushes_at_call = flushes;
+        host_pending = host_reply;
         const len: i32 = @intCast(host_reply.len);
         return if (host_reply_is_error) -1 - len else len;
     }
-    fn lw_host_take(dst_ptr: [*]u8, dst_len: u32) u32 {
-        @memcpy(dst_ptr[0..dst_len], host_reply[0..dst_len]);
-        return dst_len;
+    fn lw_host_take(dst_ptr: [*]u8, dst_len: u32) i32 {
+        const reply = host_pending orelse return -1;
+        host_pending = null;
+        if (reply.len != dst_len) return -1;
+        @memcpy(dst_ptr[0..dst_len], reply);
+        return 0;
     }
 
     /// External tables: one small table of fixed slots (src/ext.zig's tests).
-    const ExtSlot = struct { table: u32 = 0, key: [64]u8 = undefined, key_len: u32 = 0, value: [256]u8 = undefined, value_len: u32 = 0 };
+    /// Values may exceed the engine's 256-byte scratch, so the second ask is tested.
+    const ExtSlot = struct { table: u32 = 0, key: [64]u8 = undefined, key_len: u32 = 0, value: [1024]u8 = undefined, value_len: u32 = 0 };
     pub var ext_slots: [64]ExtSlot = @splat(.{});
-    var ext_pending: []const u8 = "";
 
     fn extFind(table: u32, key: []const u8) ?*ExtSlot {
         for (&ext_slots) |*s| if (s.value_len > 0 and s.table == table and std.mem.eql(u8, s.key[0..s.key_len], key)) return s;
@@ -68,7 +71,7 @@ pub const native = struct {
     }
     fn lw_ext_get(table: u32, key_ptr: [*]const u8, key_len: u32, dst_ptr: [*]u8, dst_cap: u32) i32 {
         const s = extFind(table, key_ptr[0..key_len]) orelse return 0;
-        if (s.value_len <= dst_cap) @memcpy(dst_ptr[0..s.value_len], s.value[0..s.value_len]) else ext_pending = s.value[0..s.value_len];
+        if (s.value_len <= dst_cap) @memcpy(dst_ptr[0..s.value_len], s.value[0..s.value_len]);
         return @intCast(s.value_len);
     }
     fn lw_ext_set(table: u32, key_ptr: [*]const u8, key_len: u32, value_ptr: [*]const u8, value_len: u32) i32 {
@@ -91,10 +94,6 @@ pub const native = struct {
         _ = .{ table, key_ptr, key_len, dst_ptr, dst_cap };
         return -2;
     }
-    fn lw_ext_take(dst_ptr: [*]u8, dst_len: u32) u32 {
-        @memcpy(dst_ptr[0..dst_len], ext_pending[0..dst_len]);
-        return dst_len;
-    }
 };
 
 const impl = if (is_wasm) wasm else native;
@@ -102,10 +101,10 @@ const impl = if (is_wasm) wasm else native;
 /// Clocks the host can read (`lw_host_now`).
 pub const Clock = enum(u32) { wall_seconds = 0, cpu_seconds = 1 };
 
-/// Hands `bytes` of captured output on `stream` (1 stdout, 2 stderr) to the host.
-pub fn output(stream: u32, bytes: []const u8) void {
-    if (bytes.len == 0) return;
-    impl.lw_host_output(stream, bytes.ptr, @intCast(bytes.len));
+/// Has the host consume the output ring (src/output.zig), taking its
+/// watcher's lock while it does.
+pub fn output() void {
+    impl.lw_host_output();
 }
 
 /// Reads one of the host's clocks, in seconds.
@@ -120,10 +119,11 @@ pub fn hostCall(name: []const u8, args: []const u8) i32 {
     return impl.lw_host_call(name.ptr, @intCast(name.len), args.ptr, @intCast(args.len));
 }
 
-/// Has the host copy its pending reply into `dst`, which must fit it exactly.
-pub fn hostTake(dst: []u8) void {
-    const copied = impl.lw_host_take(dst.ptr, @intCast(dst.len));
-    std.debug.assert(copied == dst.len);
+/// Has the host copy its pending reply into `dst`, which must be its exact
+/// size; false when the host refused (no reply pending, another length). The
+/// host forgets the reply either way: an empty `dst` just drops it.
+pub fn hostTake(dst: []u8) bool {
+    return impl.lw_host_take(dst.ptr, @intCast(dst.len)) == 0;
 }
 
 /// External tables (src/ext.zig; docs/ABI.md, "External tables"). Results
@@ -133,6 +133,7 @@ pub const ext_invalid_key: i32 = -3;
 pub const ext_failed: i32 = -2;
 
 /// The stored value of `key` into `dst` when it fits; its length (0: absent).
+/// A longer value is not written: ask again with room for it.
 pub fn extGet(table: u32, key: []const u8, dst: []u8) i32 {
     return impl.lw_ext_get(table, key.ptr, @intCast(key.len), dst.ptr, @intCast(dst.len));
 }
@@ -148,13 +149,8 @@ pub fn extLen(table: u32) i64 {
 }
 
 /// The pair after `key` (empty: the first) as key bytes then value bytes
-/// into `dst` when it fits; its length (0: no more pairs).
+/// into `dst` when it fits; its length (0: no more pairs). As extGet, a longer
+/// pair is not written.
 pub fn extNext(table: u32, key: []const u8, dst: []u8) i32 {
     return impl.lw_ext_next(table, key.ptr, @intCast(key.len), dst.ptr, @intCast(dst.len));
-}
-
-/// Has the host copy the reply that did not fit into `dst`, which must fit it exactly.
-pub fn extTake(dst: []u8) void {
-    const copied = impl.lw_ext_take(dst.ptr, @intCast(dst.len));
-    std.debug.assert(copied == dst.len);
 }

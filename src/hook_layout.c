@@ -21,6 +21,11 @@ const unsigned lw_lua_offsets[9] = {
   CIST_C,
 };
 
+/* Blocks of these sizes may be written by the watcher after the VM freed
+** them; src/quarantine.zig holds their frees back. LX is lstate.c's. */
+typedef struct { lu_byte extra_[LUA_EXTRASPACE]; lua_State l; } lw_LX;
+const unsigned lw_watched_sizes[2] = { sizeof(CallInfo), sizeof(lw_LX) };
+
 /* The host writes these widths: keep them in step with docs/ABI.md. */
 #if defined(__wasm__)
 _Static_assert(sizeof(((lua_State *)0)->hook) == 4, "hook is a u32 table index");

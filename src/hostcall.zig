@@ -1,7 +1,7 @@
 //! Host calls: a Lua function that hands its arguments to a named function
 //! of the host and returns the host's reply (docs/ABI.md, "Host calls").
 //!
-//! The Lua features built on it (display and help, io.read, require) are
+//! The Lua features built on it (display and help, require) are
 //! Lua modules the host supplies (lua_wasm_kernel/lua/), loaded on first
 //! use. Until then the globals are light C stubs here, which cost neither
 //! static data nor heap: the default heap is small.
@@ -14,9 +14,8 @@ const limits = @import("limits.zig");
 const output = @import("output.zig");
 const serializer = @import("serializer.zig");
 const interrupt = @import("interrupt.zig");
-const state = @import("state.zig");
 const Buffer = @import("reply.zig").Buffer;
-const Tlsf = @import("allocator.zig").Tlsf;
+const crossing = @import("crossing.zig");
 const libs = @import("libs.zig");
 
 /// The host function that returns a module's source (hostcall.py).
@@ -30,17 +29,9 @@ const display_functions = [_][:0]const u8{
     "html", "markdown", "latex", "svg", "png", "json", "text", "data", "update", "clear", "page",
 };
 
-/// Arguments of the call in flight; kept between calls so small ones reuse
-/// their memory. Bound to the state's heap on first use (tests bind theirs).
-var args: ?Buffer = null;
-
-pub fn useHeap(heap: *Tlsf) void {
-    args = .{ .heap = heap };
-}
-
 /// Installs host_call and raise in the prelude's helper table (on top of
-/// the stack), and the stubs: display, help, io.read, io.lines, io.input,
-/// io.stdin, and require's searcher. A protected call (libs.open).
+/// the stack), and the stubs: display, help, and require's searcher.
+/// A protected call (libs.open).
 pub fn open(L: ?*lua.State) void {
     const helpers = c.lua_gettop(L);
     lua.pushCFunction(L, hostCall);
@@ -65,28 +56,9 @@ pub fn open(L: ?*lua.State) void {
     lua.pushCFunction(L, stub("display", "help"));
     c.lua_setglobal(L, "help");
 
-    // io: stdin shares the metatable of the prelude's stdout and stderr.
-    if (c.lua_getglobal(L, "io") == c.LUA_TTABLE) {
-        c.lua_createtable(L, 0, 4);
-        _ = lua.pushSlice(L, "stdin");
-        c.lua_setfield(L, -2, "name");
-        setStub(L, "stdin", "read", "stdin_read");
-        setStub(L, "stdin", "lines", "stdin_lines");
-        setStub(L, "stdin", "write", "stdin_write");
-        if (c.lua_getfield(L, c.LUA_REGISTRYINDEX, "FILE*") == c.LUA_TTABLE)
-            _ = c.lua_setmetatable(L, -2)
-        else
-            lua.pop(L, 1);
-        c.lua_pushvalue(L, -1);
-        c.lua_setfield(L, helpers, "stdin");
-        c.lua_setfield(L, -2, "stdin");
-        setStub(L, "stdin", "read", "read");
-        setStub(L, "stdin", "lines", "lines");
-        setStub(L, "stdin", "input", "input");
-    }
-    lua.pop(L, 1);
-
-    // package: the notebook searcher replaces the file and C searchers.
+    // package: the notebook searcher replaces the file searcher. loadlib's
+    // C searchers stay: they find no file (lua_user.h), so require's
+    // not-found message lists package.cpath's templates as Lua's does.
     if (c.lua_getglobal(L, "package") == c.LUA_TTABLE) {
         _ = lua.pushSlice(L, "./?.lua;./?/init.lua");
         c.lua_setfield(L, -2, "path");
@@ -94,10 +66,6 @@ pub fn open(L: ?*lua.State) void {
         if (c.lua_getfield(L, -1, "searchers") == c.LUA_TTABLE) {
             lua.pushCFunction(L, stub("require", "searcher"));
             c.lua_rawseti(L, -2, 2);
-            for ([_]c.lua_Integer{ 4, 3 }) |i| {
-                c.lua_pushnil(L);
-                c.lua_rawseti(L, -2, i);
-            }
         }
         lua.pop(L, 1);
     }
@@ -191,43 +159,64 @@ fn raise(L: ?*lua.State) callconv(.c) c_int {
 /// host_call(name, ...) -> true, reply | false, message
 /// Flushes pending output first, so output and what the host shows stay in
 /// order. An interrupt that arrives during the call is raised here.
+///
+/// Re-entrant: a finalizer may make a host call at any allocation point of
+/// another, so the arguments and the reply belong to this call's Box, and
+/// between lw_host_call and lw_host_take nothing runs that could run Lua.
 pub fn hostCall(L: ?*lua.State) callconv(.c) c_int {
     const name = lua.checkSlice(L, 1);
     if (name.len > limits.host_call_name_size_max_bytes)
         _ = c.luaL_argerror(L, 1, "host function name too long");
-    if (args == null) args = .{ .heap = &state.heap };
-    const buf = &args.?;
-    buf.reset();
-    encodeArgs(L, buf) catch lua.raise(L, "host call: not enough memory for the arguments");
+    const count = c.lua_gettop(L) - 1;
+    const box = crossing.push(L); // may run finalizers: nothing is in flight yet
+    encodeArgs(L, count, &box.out) catch {
+        box.release();
+        lua.raise(L, "host call: not enough memory for the arguments");
+    };
     output.flush();
-    const result = ffi.hostCall(name, buf.bytes());
-    buf.reset();
+    const result = ffi.hostCall(name, box.out.bytes());
+    box.release();
     const len: u32 = if (result >= 0) @intCast(result) else @intCast(-(result + 1));
-    // A userdata holds the reply: any size fits, and Lua frees it even when
-    // decoding raises. If it cannot be allocated, the host drops the reply
-    // at its next call.
-    const room: [*]u8 = @ptrCast(c.lua_newuserdatauv(L, len, 0).?);
-    ffi.hostTake(room[0..len]);
+    // The host holds the reply until the take: the room for it comes from
+    // the heap without a GC step (no finalizer, no error can come between).
+    const room = box.reserve(L, len) orelse {
+        _ = ffi.hostTake(&.{}); // the host forgets the reply
+        // Nothing is pending now: let Lua fail the same allocation, so the
+        // error is a memory error (status out_of_memory), as Lua's own are.
+        _ = c.lua_newuserdatauv(L, len, 0);
+        _ = c.luaL_error(L, "host call: not enough memory for a reply of %d bytes", @as(c_int, @intCast(@min(len, std.math.maxInt(c_int)))));
+        unreachable;
+    };
+    const taken = ffi.hostTake(room);
     if (interrupt.requested()) {
+        box.release();
         interrupt.arm(L);
         lua.raise(L, "interrupted!");
     }
+    if (!taken) {
+        box.release();
+        lua.raise(L, "host call: the host's reply was lost");
+    }
     c.lua_pushboolean(L, @intFromBool(result >= 0));
     if (result < 0) {
-        _ = lua.pushSlice(L, room[0..len]);
+        _ = lua.pushSlice(L, room);
+        box.release();
         return 2;
     }
-    const used = serializer.decode(L, room[0..len]) catch |e| switch (e) {
+    // Decoding allocates (finalizers may cross meanwhile) and may raise:
+    // then the Box's __gc frees the room.
+    const used = serializer.decode(L, room) catch |e| switch (e) {
         error.Malformed => lua.raise(L, "host call: malformed reply"),
         error.OutOfMemory => lua.raise(L, "host call: reply too deeply nested"),
     };
     if (used != len) lua.raise(L, "host call: malformed reply (trailing bytes)");
+    box.release();
     return 2;
 }
 
-/// Arguments: u32 count, then each value in the serializer's format.
-fn encodeArgs(L: ?*lua.State, buf: *Buffer) error{OutOfMemory}!void {
-    const count = c.lua_gettop(L) - 1;
+/// Arguments (stack slots 2 to count + 1): u32 count, then each value in the
+/// serializer's format.
+fn encodeArgs(L: ?*lua.State, count: c_int, buf: *Buffer) error{OutOfMemory}!void {
     assert(count >= 0);
     try buf.appendU32(@intCast(count));
     var i: c_int = 2;
@@ -240,7 +229,7 @@ const harness = @import("test_harness.zig");
 
 fn testState() ?*lua.State {
     const L = harness.newState();
-    useHeap(&harness.heap);
+    crossing.useHeap(&harness.heap);
     lua.pushCFunction(L, hostCall);
     c.lua_setglobal(L, "host_call");
     return L;
@@ -283,5 +272,45 @@ test "an error reply comes back as false and its message" {
     try run(L,
         \\local ok, msg = pcall(host_call, "bad")
         \\assert(not ok and msg:find("malformed reply"))
+    );
+}
+
+test "a host call in a finalizer, at any allocation point of another, keeps each reply apart" {
+    const L = testState();
+    defer c.lua_close(L);
+    ffi.native.host_reply = &.{ 0x05, 1, 0, 0, 0, 0x04, 6, 0, 0, 0, 'a', 'n', 's', 'w', 'e', 'r', 0x02, 42, 0, 0, 0, 0, 0, 0, 0 };
+    ffi.native.host_reply_is_error = false;
+    try run(L,
+        \\local calls, good = 0, 0
+        \\for i = 1, 3000 do
+        \\  setmetatable({}, {__gc = function()
+        \\    calls = calls + 1
+        \\    local ok, r = host_call("echo", {i, "from a finalizer"})
+        \\    if ok and r.answer == 42 then good = good + 1 end
+        \\  end})
+        \\  local ok, r = host_call("echo", i, {"a", "table"})
+        \\  assert(ok == true and r.answer == 42)
+        \\end
+        \\collectgarbage()
+        \\assert(calls > 0 and good == calls, good .. " of " .. calls)
+    );
+}
+
+var huge_reply: [2 << 20]u8 = undefined;
+
+test "a reply too large for the heap is an error, and the host forgets it" {
+    const L = testState();
+    defer c.lua_close(L);
+    ffi.native.host_reply = &huge_reply; // larger than the test heap
+    ffi.native.host_reply_is_error = false;
+    try run(L,
+        \\local ok, msg = pcall(host_call, "huge")
+        \\assert(not ok and msg == "not enough memory", msg)
+    );
+    try std.testing.expect(ffi.native.host_pending == null);
+    ffi.native.host_reply = &.{ 0x02, 7, 0, 0, 0, 0, 0, 0, 0 };
+    try run(L,
+        \\local ok, r = host_call("small")
+        \\assert(ok and r == 7)
     );
 }

@@ -2,17 +2,20 @@
 //! on SIGINT: the host's watcher thread writes a count hook straight into
 //! the running lua_State (a deliberate data race on volatile fields, as in
 //! lua.c), and the hook runs here, on the VM's own thread.
-//! The hook also serves output flush requests, so output streams while a
-//! long cell computes. Layout and protocol: docs/ABI.md, "Interrupts".
+//! The hook serves interrupts only (output streams through a ring,
+//! src/output.zig), and frees the watcher may still write into wait in
+//! src/quarantine.zig. Layout and protocol: docs/ABI.md, "Interrupts and
+//! streaming".
 const std = @import("std");
 const lua = @import("lua.zig");
 const c = lua.c;
 const output = @import("output.zig");
+const quarantine = @import("quarantine.zig");
+const state = @import("state.zig");
 
 /// Requests from the host's watcher thread; it writes, the hook reads.
 pub const Signals = extern struct {
     interrupt: u32 = 0,
-    flush: u32 = 0,
 };
 
 /// What the host needs to arm the hook: addresses in linear memory and
@@ -31,7 +34,7 @@ pub const Layout = extern struct {
     off_ci_previous: u32,
     off_ci_callstatus: u32,
     cist_c: u32,
-    output_pending_addr: u32,
+    output_ring_addr: u32,
 };
 
 pub var signals: Signals = .{};
@@ -63,16 +66,20 @@ pub fn layout() Layout {
         .off_ci_previous = lw_lua_offsets[6],
         .off_ci_callstatus = lw_lua_offsets[7],
         .cist_c = lw_lua_offsets[8],
-        .output_pending_addr = @intCast(output.pendingAddr()),
+        .output_ring_addr = @intCast(output.ringAddr()),
     };
 }
 
-/// Clears stale requests before an eval starts.
+/// Clears stale requests and the stop hook (never a hook the cell set)
+/// before an eval starts. The host ended the last eval's watcher ticks
+/// under its lock, so the quarantine can be released. The check build
+/// checks the heap here, i.e. after every eval.
 pub fn beginEval() void {
     signals.interrupt = 0;
-    signals.flush = 0;
     current_thread = main_thread;
-    c.lua_sethook(main_thread, null, 0, 0);
+    disarm(main_thread);
+    quarantine.synchronized();
+    state.checkHeap();
 }
 
 /// The cell's chunk returned: forget a stop request that came too late.
@@ -80,7 +87,12 @@ pub fn beginEval() void {
 /// so rendering the values remains interruptible.)
 pub fn settle(L: ?*lua.State) void {
     @as(*volatile u32, &signals.interrupt).* = 0;
-    c.lua_sethook(L, null, 0, 0);
+    disarm(L);
+}
+
+/// Removes the stop hook, and only it: a hook the cell set is its own.
+pub fn disarm(L: ?*lua.State) void {
+    if (c.lua_gethook(L) == &stopHook) c.lua_sethook(L, null, 0, 0);
 }
 
 /// True when the host asked this eval to stop.
@@ -95,11 +107,6 @@ pub fn arm(L: ?*lua.State) void {
 
 /// Runs at the next Lua instruction after the host armed it.
 fn stopHook(L: ?*lua.State, _: [*c]c.lua_Debug) callconv(.c) void {
-    const flush: *volatile u32 = &signals.flush;
-    if (flush.* != 0) {
-        flush.* = 0;
-        output.flush();
-    }
     // Stays armed while an interrupt is pending, so a pcall that swallows
     // the error is interrupted again at its caller's next instruction:
     // lua_sethook sets the trap of every Lua frame, the callers' included

@@ -1,13 +1,14 @@
-//! The libraries a cell sees: Lua's own safe ones, plus sandboxed `io` and
-//! `os` built from the native functions here and the Lua prelude.
+//! The libraries a cell sees: Lua's own safe ones and its io (over the
+//! confined file layer of files.zig), plus a sandboxed `os` built from the
+//! native functions here and the Lua prelude.
 const std = @import("std");
 const lua = @import("lua.zig");
 const c = lua.c;
 const ffi = @import("ffi.zig");
-const output = @import("output.zig");
 const hostcall = @import("hostcall.zig");
 const ext = @import("ext.zig");
 const wasmlib = @import("wasmlib.zig");
+const files = @import("files.zig");
 const ct = c;
 
 const prelude_source = @embedFile("prelude.lua");
@@ -24,11 +25,13 @@ const safe_libs = [_]struct { name: [*:0]const u8, open: lua.CFn }{
     .{ .name = "math", .open = c.luaopen_math },
     .{ .name = "utf8", .open = c.luaopen_utf8 },
     .{ .name = "debug", .open = c.luaopen_debug },
+    .{ .name = "io", .open = c.luaopen_io },
 };
 
 const natives = [_]struct { name: [*:0]const u8, f: lua.CFn }{
-    .{ .name = "io_write", .f = ioWrite },
-    .{ .name = "file_write", .f = fileWrite },
+    .{ .name = "remove", .f = files.osRemove },
+    .{ .name = "rename", .f = files.osRename },
+    .{ .name = "tmpname", .f = files.osTmpname },
     .{ .name = "time", .f = nativeTime },
     .{ .name = "clock", .f = nativeClock },
     .{ .name = "wall", .f = nativeWall },
@@ -49,52 +52,11 @@ pub fn open(L: ?*lua.State) callconv(.c) c_int {
         c.lua_setfield(L, -2, n.name);
     }
     lua.call(L, 1, 1);
-    hostcall.open(L); // display, io.read, require: they use the prelude's helpers
+    hostcall.open(L); // display, require: they use the prelude's helpers
     ext.open(L); // external tables
     wasmlib.open(L); // memory, gc, snapshots
     c.lua_setfield(L, c.LUA_REGISTRYINDEX, prelude_key);
     return 0;
-}
-
-/// io.write(...): writes to standard output; returns the default output
-/// file (registry._IO_output, as liolib). A C function, not a Lua wrapper,
-/// so errors name 'io.write' and point at the caller, as in liolib.
-fn ioWrite(L: ?*lua.State) callconv(.c) c_int {
-    writeArgs(L, .stdout, 1);
-    _ = c.lua_getfield(L, c.LUA_REGISTRYINDEX, "_IO_output");
-    return 1;
-}
-
-/// file:write(...): the method of the sandbox's stdout and stderr files
-/// (tables whose metatable is registry["FILE*"]); returns the file.
-fn fileWrite(L: ?*lua.State) callconv(.c) c_int {
-    _ = c.lua_getfield(L, c.LUA_REGISTRYINDEX, "FILE*");
-    const is_file = c.lua_getmetatable(L, 1) != 0 and c.lua_rawequal(L, -1, -2) != 0;
-    if (!is_file) _ = c.luaL_typeerror(L, 1, "FILE*");
-    lua.pop(L, 2);
-    _ = c.lua_getfield(L, 1, "stream");
-    const stream: output.Stream = if (c.lua_tointegerx(L, -1, null) == 2) .stderr else .stdout;
-    lua.pop(L, 1);
-    writeArgs(L, stream, 2);
-    c.lua_settop(L, 1);
-    return 1;
-}
-
-/// Writes arguments first..top with io.write's formatting (numbers as
-/// liolib prints them); a bad argument raises liolib's error.
-fn writeArgs(L: ?*lua.State, stream: output.Stream, first: c_int) void {
-    const n = c.lua_gettop(L);
-    var i: c_int = first;
-    while (i <= n) : (i += 1) {
-        if (c.lua_type(L, i) == c.LUA_TNUMBER) {
-            var text: [64]u8 = undefined;
-            const len = if (c.lua_isinteger(L, i) != 0)
-                ct.snprintf(&text, text.len, c.LUA_INTEGER_FMT, c.lua_tointegerx(L, i, null))
-            else
-                ct.snprintf(&text, text.len, c.LUA_NUMBER_FMT, c.lua_tonumberx(L, i, null));
-            output.write(stream, text[0..@intCast(len)]);
-        } else output.write(stream, lua.checkSlice(L, i));
-    }
 }
 
 /// time([t]): now, or the UTC time described by table t, whose fields are
@@ -241,4 +203,8 @@ export fn lw_time(t: ?*ct.time_t) ct.time_t {
 
 export fn lw_clock() ct.clock_t {
     return @intFromFloat(ffi.now(.cpu_seconds) * ct.CLOCKS_PER_SEC);
+}
+
+test {
+    _ = files; // its exports back liolib (lw_stdio.h)
 }

@@ -28,7 +28,7 @@ clock_t lw_clock(void);
 #define lua_getlocaledecpoint() '.'
 
 /* A smaller Lua stack, so deep recursion ends in "stack overflow" instead
-** of exhausting the 2 MB heap (mirrors limits.zig: lua_stack_slots_max). */
+** of exhausting the 2 MB heap. The one place this limit is set. */
 #undef LUAI_MAXSTACK
 #define LUAI_MAXSTACK 20000
 
@@ -37,6 +37,13 @@ clock_t lw_clock(void);
 #if defined(lcorolib_c)
 int lw_resume(lua_State *L, lua_State *from, int narg, int *nres);
 #define lua_resume(L, from, narg, nres) lw_resume((L), (from), (narg), (nres))
+#endif
+
+/* No binary chunks: ldo.c's call to the undumper raises a syntax error
+** instead (src/undump_refused.c), whatever the mode passed to load. The
+** prototype in lundump.h then declares our function. */
+#if defined(ldo_c)
+#define luaU_undump     lw_undump_refused
 #endif
 
 /* package (loadlib.c, compiled without LUA_USE_DLOPEN): require serves
@@ -51,9 +58,18 @@ int lw_resume(lua_State *L, lua_State *from, int narg, int *nres);
 #define LUA_CPATH_DEFAULT   "./?.so"
 #endif
 
-/* The sandbox has no files: loading from a file or stdin fails cleanly,
-** and no WASI import is pulled in. */
-#if defined(lauxlib_c) || defined(ldblib_c) || defined(loadlib_c)
+/* io (liolib.c) and loadfile (lauxlib.c) over the confined file layer of
+** src/files.zig, not libc's FILE; its error numbers are the ABI's
+** (docs/ABI.md, "Files"), whose messages files.zig supplies. */
+#if defined(liolib_c) || defined(lauxlib_c)
+#include "lw_stdio.h"
+const char *lw_strerror(int en);
+#define strerror(e)         lw_strerror(e)
+#endif
+
+/* debug.debug and loadlib's file searchers read no files (require's searcher
+** is the notebook's, src/hostcall.zig), and no WASI import is pulled in. */
+#if defined(ldblib_c) || defined(loadlib_c)
 #include <stdio.h>
 #undef stdin
 #define stdin               ((FILE *)0)

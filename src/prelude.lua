@@ -17,28 +17,7 @@ local function sandboxed(lib, names, why)
   return { __index = stubs }
 end
 
--- io: standard output and error only.
-local file_methods = {}
-local file_mt = { __index = file_methods, __name = "FILE*" }
-local stdout = setmetatable({ stream = 1, name = "stdout" }, file_mt)
-local stderr = setmetatable({ stream = 2, name = "stderr" }, file_mt)
-file_mt.__tostring = function(f) return "file (" .. f.name .. ")" end
--- Where the native writers find the file type and the default output.
-debug.getregistry()["FILE*"] = file_mt
-debug.getregistry()._IO_output = stdout
-
-file_methods.write = native.file_write
-function file_methods.flush(f) return f end
-function file_methods.setvbuf() return true end
-function file_methods.close() return nil, "cannot close standard file" end
-
-io = setmetatable({
-  stdout = stdout,
-  stderr = stderr,
-  write = native.io_write,
-}, sandboxed("io", { "open", "popen", "lines", "input", "output", "close", "tmpfile", "type" },
-  "no file system"))
-package.loaded.io = io
+-- io is Lua's own (liolib over src/files.zig), opened by src/libs.zig.
 
 -- os.setlocale: only the C locale exists, as with a libc without locales.
 -- Querying, or choosing "C", "POSIX" or the default "", gives "C"; any
@@ -56,16 +35,19 @@ local function setlocale(locale, category)
   return nil
 end
 
--- os: clocks and dates only (dates are UTC: the sandbox has no time zone).
+-- os: clocks and dates (UTC: the sandbox has no time zone), and remove,
+-- rename and tmpname inside the notebook's folder (src/files.zig).
 os = setmetatable({
+  remove = native.remove,
+  rename = native.rename,
+  tmpname = native.tmpname,
   time = native.time,
   clock = native.clock,
   date = native.date,
   difftime = function(a, b) return a - (b or 0) + 0.0 end,
   getenv = function() return nil end,
   setlocale = setlocale,
-}, sandboxed("os", { "execute", "exit", "remove", "rename", "tmpname" },
-  "no processes or files"))
+}, sandboxed("os", { "execute", "exit" }, "no processes"))
 package.loaded.os = os
 
 -- Seed math.random from the host's clock, to the microsecond.

@@ -111,17 +111,21 @@ fn appendAddressText(L: ?*lua.State, idx: c_int, buf: *Buffer) error{OutOfMemory
 }
 
 /// Reads one value from `bytes`, pushes it, and returns the bytes consumed.
+/// Tables nested deeper than limits.serialize_depth_max are Malformed: no
+/// encoder writes them, and the recursion stays bounded whatever the bytes.
 /// Must run under a protected call: building tables can raise a memory error.
 pub fn decode(L: ?*lua.State, bytes: []const u8) Error!usize {
     var reader = Reader{ .bytes = bytes };
-    const base = c.lua_gettop(L);
-    try decodeValue(L, &reader, base);
+    try decodeValue(L, &reader);
     return reader.at;
 }
 
 const Reader = struct {
     bytes: []const u8,
     at: usize = 0,
+    /// Stack slots of the tables open around the value being read (for cycles).
+    tables: [limits.serialize_depth_max]c_int = undefined,
+    depth: u32 = 0,
 
     fn take(self: *Reader, n: usize) Error![]const u8 {
         if (self.bytes.len - self.at < n) return error.Malformed;
@@ -139,8 +143,7 @@ const Reader = struct {
     }
 };
 
-/// `base` is the stack top below the outermost table: ancestors sit above it.
-fn decodeValue(L: ?*lua.State, r: *Reader, base: c_int) Error!void {
+fn decodeValue(L: ?*lua.State, r: *Reader) Error!void {
     if (c.lua_checkstack(L, 4) == 0) return error.OutOfMemory;
     const raw = try r.byte();
     if (raw > @intFromEnum(Tag.truncated)) return error.Malformed;
@@ -156,21 +159,25 @@ fn decodeValue(L: ?*lua.State, r: *Reader, base: c_int) Error!void {
             _ = lua.pushSlice(L, try r.string());
         },
         .cycle => {
-            const depth = try r.int(u32);
-            if (depth >= c.lua_gettop(L) - base) return error.Malformed;
-            c.lua_pushvalue(L, base + 1 + @as(c_int, @intCast(depth)));
+            const target = try r.int(u32);
+            if (target >= r.depth) return error.Malformed;
+            c.lua_pushvalue(L, r.tables[target]);
         },
         .table => {
+            if (r.depth == r.tables.len) return error.Malformed;
             const count = try r.int(u32);
             if (count > r.bytes.len) return error.Malformed;
             c.lua_createtable(L, 0, 0);
             const t = c.lua_gettop(L);
+            r.tables[r.depth] = t;
+            r.depth += 1;
             for (0..count) |_| {
-                try decodeValue(L, r, base);
-                try decodeValue(L, r, base);
+                try decodeValue(L, r);
+                try decodeValue(L, r);
                 if (c.lua_type(L, -2) == c.LUA_TNIL) return error.Malformed;
                 c.lua_rawset(L, t);
             }
+            r.depth -= 1;
         },
     }
 }
@@ -267,4 +274,40 @@ test "functions are opaque, malformed input is refused" {
     try std.testing.expectError(error.Malformed, decode(L, &.{0x04, 9, 0, 0, 0, 'a'}));
     try std.testing.expectError(error.Malformed, decode(L, &.{0x42}));
     try std.testing.expectError(error.Malformed, decode(L, &.{ 0x05, 1, 0, 0, 0, 0x00, 0x01, 1 }));
+}
+
+test "the decoder refuses tables nested deeper than the limit, at any depth of bytes" {
+    const L = harness.newState();
+    defer c.lua_close(L);
+    // Each level: table tag, count 1, integer key 1 (8 bytes of value follow).
+    var ok: std.ArrayList(u8) = .empty;
+    defer ok.deinit(std.testing.allocator);
+    const level = [_]u8{ 0x05, 1, 0, 0, 0, 0x02, 1, 0, 0, 0, 0, 0, 0, 0 };
+    for (0..limits.serialize_depth_max) |_| try ok.appendSlice(std.testing.allocator, &level);
+    try ok.append(std.testing.allocator, 0x00);
+    try std.testing.expectEqual(ok.items.len, try decode(L, ok.items));
+    lua.pop(L, 1);
+    var deep: std.ArrayList(u8) = .empty;
+    defer deep.deinit(std.testing.allocator);
+    for (0..20_000) |_| try deep.appendSlice(std.testing.allocator, &level);
+    try deep.append(std.testing.allocator, 0x00);
+    try std.testing.expectError(error.Malformed, decode(L, deep.items));
+    // A cycle may only point at a table open around it.
+    try std.testing.expectError(error.Malformed, decode(L, &.{ 0x06, 0, 0, 0, 0 }));
+}
+
+test "a cycle refers to the table at its depth, not to a key on the stack" {
+    const L = harness.newState();
+    defer c.lua_close(L);
+    const code = "local t = {a = {}}; t.a.b = {c = t.a}; return t";
+    try std.testing.expectEqual(c.LUA_OK, c.luaL_loadbufferx(L, code, code.len, "=t", null));
+    lua.call(L, 0, 1);
+    var buf = Buffer{ .heap = &harness.heap };
+    try encode(L, -1, &buf);
+    _ = try decode(L, buf.bytes());
+    const check = "local t = ...; return t.a.b.c == t.a";
+    try std.testing.expectEqual(c.LUA_OK, c.luaL_loadbufferx(L, check, check.len, "=check", null));
+    lua.insert(L, -2);
+    lua.call(L, 1, 1);
+    try std.testing.expect(c.lua_toboolean(L, -1) != 0);
 }

@@ -10,6 +10,8 @@ const libs = @import("libs.zig");
 const interrupt = @import("interrupt.zig");
 const warn = @import("warn.zig");
 const output = @import("output.zig");
+const quarantine = @import("quarantine.zig");
+const build_options = @import("build_options");
 
 pub var heap: Tlsf = undefined;
 pub var L: ?*lua.State = null;
@@ -32,6 +34,7 @@ pub fn initWasm() bool {
 pub fn init(region: []u8) bool {
     std.debug.assert(L == null);
     heap = Tlsf.init(region);
+    quarantine.init(&heap);
     const io = heap.alloc(limits.io_buffer_size_bytes) orelse return false;
     output.init(io[0..limits.io_buffer_size_bytes]);
     reply = .{ .heap = &heap };
@@ -43,13 +46,33 @@ pub fn init(region: []u8) bool {
 }
 
 /// Lua's allocator: the TLSF heap. Shrinking never fails, as Lua requires.
-fn luaAlloc(_: ?*anyopaque, ptr: ?*anyopaque, _: usize, nsize: usize) callconv(.c) ?*anyopaque {
+/// Frees the interrupt watcher may still write into wait in the quarantine.
+fn luaAlloc(_: ?*anyopaque, ptr: ?*anyopaque, osize: usize, nsize: usize) callconv(.c) ?*anyopaque {
     if (nsize == 0) {
-        if (ptr) |p| heap.free(@ptrCast(p));
+        if (ptr) |p| {
+            if (quarantine.watches(osize)) quarantine.hold(@ptrCast(p), osize) else heap.free(@ptrCast(p));
+        }
         return null;
     }
+    if (allocate(ptr, nsize)) |q| return q;
+    if (quarantine.held() != 0) {
+        output.flush(); // releases the quarantine; then try once more
+        if (allocate(ptr, nsize)) |q| return q;
+    }
+    @import("oom.zig").record();
+    return null;
+}
+
+fn allocate(ptr: ?*anyopaque, nsize: usize) ?*anyopaque {
     if (ptr) |p| return @ptrCast(heap.realloc(@ptrCast(p), nsize));
     return @ptrCast(heap.alloc(nsize));
+}
+
+/// The check build (`-Dheap-check=true`): walks the whole heap and traps
+/// on any broken invariant. Called as each eval starts, so after every eval.
+pub fn checkHeap() void {
+    if (!build_options.heap_check) return;
+    heap.check() catch @trap();
 }
 
 /// Bytes Lua itself counts as in use.

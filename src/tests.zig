@@ -5,6 +5,7 @@ test {
     _ = @import("output.zig");
     _ = @import("reply.zig");
     _ = @import("serializer.zig");
+    _ = @import("crossing.zig");
     _ = @import("hostcall.zig");
     _ = @import("ext.zig");
     // Their exports back Lua's C side (print, coroutines, clocks).

@@ -1,7 +1,10 @@
 """Shared fixtures: one compiled runtime per session, a fresh VM per test."""
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, ContextManager, Iterator
 
 import pytest
 
@@ -44,3 +47,44 @@ def introspect_vm(runtime: Runtime) -> LuaVM:
     from lua_wasm_kernel import introspect
 
     return LuaVM(runtime=runtime, init_scripts=[introspect.init_script()])
+
+
+@contextmanager
+def _interrupt_after(vm: LuaVM, seconds: float) -> Iterator[threading.Event]:
+    """Interrupts `vm`'s eval if the block is still running `seconds` later; the event tells if it did."""
+    done, fired = threading.Event(), threading.Event()
+
+    def stop_if_still_running() -> None:
+        if not done.wait(seconds):
+            fired.set()
+            vm.interrupt()
+
+    thread = threading.Thread(target=stop_if_still_running, daemon=True)
+    thread.start()
+    try:
+        yield fired
+    finally:
+        done.set()
+        thread.join()  # never let a late interrupt reach the next eval
+
+
+@pytest.fixture(scope="session")
+def interrupt_after() -> Callable[[LuaVM, float], ContextManager[threading.Event]]:
+    """`with interrupt_after(vm, 1.0): vm.eval(...)`: a deadline for one eval (a wait, not an assertion)."""
+    return _interrupt_after
+
+
+def proc_memory(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak RSS) of a process, in bytes, from /proc/<pid>/status."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            fields[name] = int(value.split()[0]) * 1024
+    return fields
+
+
+@pytest.fixture(scope="session")
+def process_memory() -> Callable[[int], dict[str, int]]:
+    """proc_memory as a fixture: `process_memory(pid)["VmRSS"]`."""
+    return proc_memory

@@ -16,7 +16,8 @@ class LuaWasmKernel(KernelSettings):
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     for name in ("LUA_WASM_MEMORY_LIMIT", "LUA_WASM_CHECKPOINT_DIR", "LUA_WASM_INTERRUPT_ESCALATION_DELAY",
-                 "LUA_WASM_HISTORY_FILE", "LUA_WASM_RESTORE_SNAPSHOT"):
+                 "LUA_WASM_HISTORY_FILE", "LUA_WASM_RESTORE_SNAPSHOT", "LUA_WASM_ROLLBACK_MEMORY_MAX",
+                 "LUA_WASM_STORE_NAME"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
 
@@ -48,6 +49,22 @@ def test_config_wins_over_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert LuaWasmKernel(config=c).memory_limit == 4 * 2**20
 
 
+@pytest.mark.parametrize("size", ["320K", "384K", "448K", "4G", "5G", "0", "1000"])
+def test_memory_limits_outside_the_range_are_refused(monkeypatch: pytest.MonkeyPatch, size: str) -> None:
+    # 5-6 pages killed the kernel at start, 4 GiB gave a limit of 0, 5 GiB failed in wasmtime.
+    message = "multiple of 64 KiB from 512 KiB to 4194240 KiB"
+    with pytest.raises(TraitError, match=message):
+        LuaWasmKernel(memory_limit=parse_bytes(size))
+    monkeypatch.setenv("LUA_WASM_MEMORY_LIMIT", size)
+    with pytest.raises(TraitError, match=message):
+        LuaWasmKernel().memory_limit
+
+
+@pytest.mark.parametrize("size", ["512K", "3G", str(4 * 2**30 - 2**16)])
+def test_memory_limits_at_the_ends_of_the_range_are_taken(size: str) -> None:
+    assert LuaWasmKernel(memory_limit=parse_bytes(size)).memory_limit == parse_bytes(size)
+
+
 def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(TraitError, match="64 KiB"):
         LuaWasmKernel(memory_limit=1000)
@@ -63,3 +80,12 @@ def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_parse_bytes(text: str, n: int) -> None:
     assert parse_bytes(text) == n
+
+
+def test_rollback_size_and_store_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = LuaWasmKernel()
+    assert (s.rollback_memory_max, s.store_name) == (16 * 2**20, "")
+    monkeypatch.setenv("LUA_WASM_ROLLBACK_MEMORY_MAX", "64M")
+    monkeypatch.setenv("LUA_WASM_STORE_NAME", "analysis.ipynb")
+    s = LuaWasmKernel()
+    assert (s.rollback_memory_max, s.store_name) == (64 * 2**20, "analysis.ipynb")

@@ -28,18 +28,34 @@ def prompt_out(n: int) -> str:
 CONTINUATION = r"\.\.\.: "
 
 
-@pytest.fixture
-def console():
+def spawn_console(**env: str) -> pexpect.spawn:
     use_test_kernelspec()
     # `python -m jupyter_console` is `jupyter console`, with this interpreter.
-    child = pexpect.spawn(
+    return pexpect.spawn(
         sys.executable,
         ["-m", "jupyter_console", "--kernel", KERNEL_NAME, "--no-confirm-exit"],
-        env={**os.environ, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"},
+        env={**os.environ, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1", **env},
         encoding="utf-8",
         timeout=60,
         dimensions=(40, 120),
     )
+
+
+@pytest.fixture
+def console():
+    child = spawn_console()
+    yield child
+    if child.isalive():
+        child.terminate(force=True)
+
+
+@pytest.fixture
+def dedenting_console(tmp_path):
+    """A console whose jupyter_console_config.py installs lua_wasm_kernel.console_dedent, as the README says."""
+    (tmp_path / "jupyter_console_config.py").write_text(
+        "from lua_wasm_kernel.console_dedent import install\ninstall()\n", encoding="utf-8"
+    )
+    child = spawn_console(JUPYTER_CONFIG_DIR=str(tmp_path))
     yield child
     if child.isalive():
         child.terminate(force=True)
@@ -86,3 +102,28 @@ def test_console_session(console: pexpect.spawn) -> None:
     c.expect(pexpect.EOF)
     c.close()
     assert c.exitstatus == 0
+
+
+def test_end_on_its_own_line_is_dedented(dedenting_console: pexpect.spawn) -> None:
+    c = dedenting_console
+    c.expect(prompt_in(1))
+    c.send("function sign(x)\r")
+    c.expect(CONTINUATION)
+    c.send("if x < 0 then\r")  # the console indents the body: "  if"
+    c.expect(CONTINUATION)
+    c.send("return -1\r")  # "    return -1"
+    c.expect(CONTINUATION)
+    c.send("end\r")  # typed after the body's four spaces, moved back to the if's two
+    c.expect(CONTINUATION + ESC + "  " + ESC + "end")
+    c.expect(CONTINUATION)
+    c.send("return 1\r")
+    c.expect(CONTINUATION)
+    c.send("end\r")  # back to column 0, and the cell is complete
+    c.expect(CONTINUATION + ESC + "end")
+    c.expect(prompt_in(2))
+    c.send("sign(-5), sign(3)\r")
+    c.expect(prompt_out(2) + r"-1\t1")
+    c.expect(prompt_in(3))
+    c.sendeof()
+    c.expect("Shutting down kernel")
+    c.expect(pexpect.EOF)

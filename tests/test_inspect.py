@@ -76,3 +76,8 @@ def test_name_at() -> None:
     assert name_at("x = string.format(1)", 13) == "string.format"
     assert name_at('s = "print', 10) is None
     assert name_at("f().x", 5) is None
+
+
+def test_a_user_function_with_a_standard_name_is_not_the_manuals(introspect_vm: LuaVM) -> None:
+    introspect_vm.eval("function select(n) return n end", "[cell 3]")
+    assert text(introspect_vm, "select") == "function select(n)\nDefined at [cell 3]:1"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from lua_wasm_kernel.console_dedent import dedented
 from lua_wasm_kernel.is_complete import is_complete
 from lua_wasm_kernel.vm import LuaVM
 
@@ -38,3 +39,21 @@ def test_invalid(introspect_vm: LuaVM, code: str) -> None:
 def test_nothing_runs(introspect_vm: LuaVM) -> None:
     is_complete(introspect_vm, "ran = true")
     assert introspect_vm.eval("ran").values == [None]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("function f()\n  return 1\n  end", "function f()\n  return 1\nend"),
+        ("function f()\n  if x then\n    y()\n    end", "function f()\n  if x then\n    y()\n  end"),
+        ("if x then\n  a()\n  else", "if x then\n  a()\nelse"),
+        ("if x then\n  a()\n  elseif b then", "if x then\n  a()\nelseif b then"),
+        ("repeat\n  x()\n  until x", "repeat\n  x()\nuntil x"),
+        ("t = {\n  1,\n  }", "t = {\n  1,\n}"),
+        ("function f()\n  return 1\nend", None),  # already in place
+        ("function f()\n  local endx = 1", None),  # not a closing keyword
+        ("do\n  do\n    x()\n  end", None),  # never pushed to the right
+    ],
+)
+def test_console_dedents_closing_lines(text: str, expected: str | None) -> None:
+    assert dedented(text) == expected

@@ -115,16 +115,57 @@ def test_clear_output(frontend: Frontend) -> None:
     assert out[1:] == [{"msg_type": "clear_output", "wait": True}, {"msg_type": "clear_output", "wait": False}]
 
 
-def test_help_uses_the_pager_payload(frontend: Frontend) -> None:
-    reply, out, _ = frontend.run("help(string.format)")
-    assert reply["status"] == "ok" and out == []
+def page_text(frontend: Frontend, code: str) -> str:
+    reply, out, _ = frontend.run(code)
+    assert reply["status"] == "ok" and out == [], reply
     (page,) = reply["payload"]
     assert page["source"] == "page" and page["start"] == 0
-    assert "string.format: built-in function" in page["data"]["text/plain"]
+    return page["data"]["text/plain"]
+
+
+def shift_tab(frontend: Frontend, code: str) -> str:
+    """What inspect_request (Shift-Tab, detail level 0) shows for the name at the end of `code`."""
+    msg_id = frontend.kc.inspect(code, len(code), 0)
+    while True:
+        reply = frontend.kc.get_shell_msg(timeout=TIMEOUT_SECONDS)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            break
+    assert reply["content"]["found"], reply["content"]
+    return reply["content"]["data"]["text/plain"]
+
+
+def test_help_uses_the_pager_payload(frontend: Frontend) -> None:
+    assert "string.format (formatstring, ···)" in page_text(frontend, "help(string.format)")
     reply, _, _ = frontend.run("display.page('text for the pager')")
     assert reply["payload"] == [{"source": "page", "data": {"text/plain": "text for the pager"}, "start": 0}]
     reply, _, _ = frontend.run("1 + 1")
     assert reply["payload"] == []
+
+
+def test_help_says_what_shift_tab_says(frontend: Frontend) -> None:
+    frontend.run("function area(w, h) return w * h end  pi2 = math.pi * 2  fmt = string.format")
+    for name in ("string.format", "print", "math.pi", "area", "pi2", "fmt", "io.stdout:write"):
+        expected = shift_tab(frontend, name)
+        assert page_text(frontend, f"help({name!r})") == expected, name
+    for value in ("string.format", "area", "pi2"):
+        assert page_text(frontend, f"help({value})") == shift_tab(frontend, value), value
+
+
+def test_help_of_a_user_function_does_not_link_to_the_manual(frontend: Frontend) -> None:
+    frontend.run("function f(a, b) return a end  saved_select = select  function select(n) return n end")
+    try:
+        for name in ("f", "select"):
+            text = page_text(frontend, f"help({name})")
+            assert text.startswith(f"function {name}(") and "Defined at [cell " in text, text
+            assert "manual" not in text, text
+    finally:
+        frontend.run("select = saved_select")  # the engine's Lua modules call select
+
+
+def test_help_of_nil_explains_itself(frontend: Frontend) -> None:
+    text = page_text(frontend, "help(undefined_name)")
+    assert text != "nil: nil" and 'help("string.format")' in text, text
+    assert page_text(frontend, 'help("no.such.name")') == "no.such.name is nil: nothing has that name."
 
 
 def test_silent_cells_display_nothing(frontend: Frontend) -> None:

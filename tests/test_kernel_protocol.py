@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from queue import Empty
 from typing import Iterator
 
 import jupyter_kernel_test
@@ -173,9 +174,13 @@ def test_runtime_error_shape(kc: BlockingKernelClient) -> None:
 
 
 def test_memory_error_shape_and_the_kernel_goes_on(kc: BlockingKernelClient) -> None:
-    _, content = _error(kc, "local t = {} for i = 1, 1e8 do t[i] = i end")
+    reply, content = _error(kc, "local t = {}\nfor i = 1, 1e8 do t[i] = i end")
     assert content["ename"] == "MemoryError"
-    assert "memory" in content["evalue"]
+    n = reply["execution_count"]
+    # Where, the limit, and how to raise it (issue 7, item 6).
+    assert content["evalue"].startswith(f"not enough memory (at [cell {n}]:2); the VM's memory limit is 2 MiB")
+    for hint in ("LUA_WASM_MEMORY_LIMIT", "c.LuaWasmKernel.memory_limit", "--LuaWasmKernel.memory_limit"):
+        assert hint in content["evalue"]
     reply, messages = run(kc, "1 + 1")
     assert reply["content"]["status"] == "ok"
 
@@ -321,3 +326,91 @@ def test_settings_from_kernelspec_env() -> None:
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+# -- internal failures (tests/fault_kernel.py injects them): every request gets its reply
+
+
+@pytest.fixture(scope="module")
+def faulty() -> Iterator[BlockingKernelClient]:
+    from fault_kernel import fault_kernelspec
+
+    use_test_kernelspec()
+    km, kc = start_new_kernel(kernel_name=fault_kernelspec(), startup_timeout=TIMEOUT)
+    try:
+        yield kc
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+@pytest.mark.parametrize("marker", ["--fault:eval", "--fault:output"])
+def test_an_internal_failure_is_an_error_reply_and_the_kernel_goes_on(faulty: BlockingKernelClient, marker: str) -> None:
+    drain(faulty)
+    run(faulty, "kept = 'before'")
+    reply, content = _error(faulty, f"kept = 'changed' print(string.rep('x', 10)) {marker}")
+    assert content["ename"] == "InternalError"
+    assert content["evalue"].startswith("lua-wasm internal error: RuntimeError: injected failure")
+    assert "the kernel goes on" in content["evalue"]
+    if marker == "--fault:output":  # the VM had run: its state went back to before the cell
+        assert "rolled back to before this cell" in content["evalue"]
+    reply, messages = run(faulty, "kept")
+    assert reply["content"]["status"] == "ok"
+    assert [m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "execute_result"] == ['before']
+
+
+def test_a_failure_after_the_cell_ran_still_replies(faulty: BlockingKernelClient) -> None:
+    drain(faulty)
+    reply, content = _error(faulty, "ran = true --fault:history")
+    assert content["ename"] == "InternalError" and "injected failure in the history" in content["evalue"]
+    assert reply["status"] == "error"
+    reply, messages = run(faulty, "ran")
+    assert [m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "execute_result"] == ["true"]
+
+
+def test_a_failing_request_handler_still_replies(faulty: BlockingKernelClient) -> None:
+    drain(faulty)
+    code = "x = 1 --fault:request"
+    replies = {
+        "complete": faulty.complete(code, len(code), reply=True, timeout=TIMEOUT)["content"],
+        "inspect": faulty.inspect(code, 1, reply=True, timeout=TIMEOUT)["content"],
+        "is_complete": _shell_reply(faulty, faulty.is_complete(code)),
+        "history": faulty.history(hist_access_type="search", pattern=code, reply=True, timeout=TIMEOUT)["content"],
+    }
+    assert replies["complete"]["status"] == "ok" and replies["complete"]["matches"] == []
+    assert replies["inspect"] == {"status": "ok", "found": False, "data": {}, "metadata": {}}
+    assert replies["is_complete"] == {"status": "unknown"}
+    assert replies["history"] == {"status": "ok", "history": []}
+    assert _shell_reply(faulty, faulty.is_complete("x = 1"))["status"] == "complete"
+
+
+def _shell_reply(kc: BlockingKernelClient, msg_id: str) -> dict:
+    reply = kc.get_shell_msg(timeout=TIMEOUT)
+    assert reply["parent_header"]["msg_id"] == msg_id
+    return reply["content"]
+
+
+def test_a_cell_stopped_by_force_rolls_back_and_says_so() -> None:
+    # A backtracking pattern match runs no Lua hook: the interrupt escalates.
+    with started_kernel(LUA_WASM_INTERRUPT_ESCALATION_DELAY="0.1") as (km, kc):
+        run(kc, "kept = {n = 1}")
+        msg_id = kc.execute("kept.n = 2 return string.find(string.rep('a', 40), string.rep('a-', 40) .. 'b')")
+        while True:  # wait until the cell runs
+            msg = kc.get_iopub_msg(timeout=TIMEOUT)
+            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "execute_input":
+                break
+        reply = None
+        while reply is None:  # interrupt until the cell ends (an early one may come before the eval)
+            km.interrupt_kernel()
+            try:
+                reply = kc.get_shell_msg(timeout=1)
+            except Empty:
+                continue
+        assert reply["parent_header"]["msg_id"] == msg_id
+        content = reply["content"]
+        assert content["status"] == "error" and content["ename"] == "VMStopped"
+        assert content["evalue"].startswith("the cell was stopped by force")
+        assert "the Lua state was rolled back to before this cell; external tables are not rolled back" in content["evalue"]
+        drain(kc)
+        reply, messages = run(kc, "kept.n")
+        assert [m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "execute_result"] == ["1"]

@@ -1,9 +1,11 @@
 """The official Lua 5.4.8 test suite (testes/), file by file, inside the VM.
 
-Every file that testes/all.lua runs is run the way all.lua runs it (through
-string.dump and load where all.lua does, with the same `strip` flag, and
-with the same checks on what the file returns), with `_port = true` and
-`_soft = true`, in a fresh VM:
+Every file that testes/all.lua runs is run the way all.lua runs it (with the
+same checks on what the file returns), with `_port = true` and
+`_soft = true`, in a fresh VM, loaded from source: all.lua sends each file
+through string.dump and load, but the sandbox refuses binary chunks
+(NO_BINARY_CHUNKS), so that step and the checks that load binary chunks
+are cut out (SUBSTITUTIONS):
 - at 32 MB, every file must pass;
 - at the 2 MB default, every file not in MEMORY_BOUND must pass.
 
@@ -51,8 +53,6 @@ FILE_TIMEOUT_SECONDS = 60
 @dataclass(frozen=True)
 class SuiteFile:
     name: str
-    dump: bool = True  # all.lua runs it through string.dump and load
-    strip: bool = False  # ... with debug information stripped
     check: str = ""  # all.lua's assert on what the file returns (a Lua expression; R = results)
     wrap: bool = False  # all.lua runs it as a coroutine (big.lua)
 
@@ -61,18 +61,18 @@ class SuiteFile:
 # here too (under _soft it returns at once, as all.lua would see it).
 FILES = [
     SuiteFile("main.lua"),
-    SuiteFile("gc.lua", dump=False),
+    SuiteFile("gc.lua"),
     SuiteFile("db.lua"),
     SuiteFile("calls.lua", check="R[1] == deep and deep"),
-    SuiteFile("strings.lua", dump=False),
-    SuiteFile("literals.lua", dump=False),
+    SuiteFile("strings.lua"),
+    SuiteFile("literals.lua"),
     SuiteFile("tpack.lua"),
     SuiteFile("attrib.lua", check="R[1] == 27"),
     SuiteFile("gengc.lua"),
     SuiteFile("locals.lua", check="R[1] == 5"),
     SuiteFile("constructs.lua"),
-    SuiteFile("code.lua", strip=True),
-    SuiteFile("big.lua", dump=False, wrap=True, check="R[1] == 'a'"),  # 'a' at once under _soft
+    SuiteFile("code.lua"),
+    SuiteFile("big.lua", wrap=True, check="R[1] == 'a'"),  # 'a' at once under _soft
     SuiteFile("cstack.lua"),
     SuiteFile("nextvar.lua"),
     SuiteFile("pm.lua"),
@@ -82,12 +82,12 @@ FILES = [
     SuiteFile("vararg.lua"),
     SuiteFile("closure.lua"),
     SuiteFile("coroutine.lua"),
-    SuiteFile("goto.lua", strip=True),
+    SuiteFile("goto.lua"),
     SuiteFile("errors.lua"),
     SuiteFile("math.lua"),
-    SuiteFile("sort.lua", strip=True),
+    SuiteFile("sort.lua"),
     SuiteFile("bitwise.lua"),
-    SuiteFile("verybig.lua", strip=True, check="R[1] == 10"),
+    SuiteFile("verybig.lua", check="R[1] == 10"),
     SuiteFile("files.lua"),
 ]
 BY_NAME = {f.name: f for f in FILES}
@@ -202,14 +202,6 @@ SUBSTITUTIONS = [
         all_lua_only=True,
     ),
     Substitution(
-        "attrib.lua",
-        "\tno file 'XXX/XXX'\n\tno file 'XXX.so'\n\tno file 'XXX/init']]",
-        "\tno file 'XXX/XXX']]",
-        "the sandbox's require has no C searchers (no C libraries: src/require.lua drops "
-        "them), so package.cpath adds no \"no file\" lines to require's message; the rest "
-        "of the exact message is still checked.",
-    ),
-    Substitution(
         "errors.lua",
         'checkmessage("io.input(XX)", "(FILE* expected, got My Type)")',
         "",
@@ -242,6 +234,64 @@ SUBSTITUTIONS = [
         "sandbox has no liolib (its io.stdout/io.stderr are tables, io.open raises an error).",
         until="a,b,c = io.open('/a/b/c/d', 'w')\nassert(not a and type(b) == \"string\" and type(c) == \"number\")",
     ),
+]
+
+# The sandbox refuses binary chunks (src/undump_refused.c): crafted bytecode
+# could read and write the VM's memory. string.dump still works; loading its
+# result fails with "attempt to load a binary chunk". These cuts are the
+# checks that load a binary chunk.
+NO_BINARY_CHUNKS = "the sandbox refuses binary chunks (crafted bytecode could control the VM's memory): "
+
+
+def _binary(file: str, old: str, what: str, until: str = "") -> Substitution:
+    return Substitution(file, old, "", NO_BINARY_CHUNKS + what, until=until)
+
+
+SUBSTITUTIONS += [
+    _binary("all.lua", "  local b = string.dump(f, strip)\n  f = assert(load(b))",
+            "all.lua's dofile sends every file through string.dump and load; here each file runs from source."),
+    _binary("calls.lua", 'f = load(string.dump(function () return 1 end), nil, "b", {})',
+            "loads a dumped function with mode 'b' and an _ENV (bug of 5.2.1).",
+            until='assert(type(f) == "function" and f() == 1)'),
+    _binary("calls.lua", "  local f = string.dump(function ()\n    return '0123",
+            "loads a dumped long string read byte by byte (bug of 5.4.0).",
+            until="  assert(f() == '01234567890123456789012345678901234567890123456789')"),
+    _binary("calls.lua", 'a = assert(load(read1(x), nil, "b"))\nassert(a() == 1 and _G.x == 1)',
+            "loads a dumped chunk with mode 'b' (its refusal with mode 't' is still checked)."),
+    _binary("calls.lua", 'x = load(d, "", "b")', "loads a dump whose _ENV is not the first upvalue.",
+            until="assert(x() == 123)"),
+    _binary("calls.lua", "-- repeat the test loading a binary chunk\nx = string.dump(a)\n"
+            'a = assert(load(read1(x), "read", "b"))\nassert(a()(2)(3)(10) == 15)',
+            "repeats the nested-functions test with a binary chunk."),
+    _binary("calls.lua", "-- test for dump/undump with upvalues", "loads a dump with upvalues.",
+            until='x("set")\nassert(x() == 24)'),
+    _binary("calls.lua", "  f = load(string.dump(f))   -- main chunk now has many upvalues",
+            "loads a dump with 200 upvalues.", until="  assert(f() == 10 * nup)"),
+    _binary("calls.lua", "  assert(assert(load(c))() == 10)",
+            "'testing binary chunks' loads a dump (the header checks still run; corrupted headers are still refused)."),
+    _binary("calls.lua", "  -- loading truncated binary chunks",
+            "loads truncated dumps and expects the undumper's 'truncated' message.",
+            until='    assert(not st and string.find(msg, "truncated"))\n  end'),
+    _binary("db.lua", '  local func = load(string.dump(load("print(10)"), true))',
+            "activelines of a stripped dump (bug of 5.4.4-5.4.6).", until="  assert(#actl == 0)   -- no line info"),
+    _binary("db.lua", "local f = assert(load(string.dump(load(prog), true)))",
+            "runs a program loaded as a stripped dump (functions without debug information).",
+            until="assert(f() == 13)"),
+    _binary("db.lua", "  local s = load(string.dump(foo, true))",
+            "line hooks in stripped code (bug of 5.4.0).",
+            until="  assert(line == nil)  -- hook called withoug debug info for 1st instruction"),
+    _binary("db.lua", "  -- load 'p' as a binary chunk with debug information",
+            "'source' in binary dumps, with and without debug information.",
+            until="         debug.getinfo(h).source == '=?')"),
+    _binary("files.lua", "-- loading binary file\nio.output(io.open(file, \"wb\"))",
+            "loadfile of dumped functions, plain, with mode 'b' and behind a '#' comment line.",
+            until='assert(a == 20 and b == "\\0\\0\\0" and c == nil)\nassert(os.remove(file))'),
+    _binary("errors.lua", "  f = assert(load(string.dump(f, true)))\n  assert(f(3) == 4)",
+            "error messages of functions without debug information (a stripped dump).",
+            until='  checkerr("^%?:%-1:", f, {})'),
+    _binary("errors.lua", "  -- no debug info (so that 'a' is unknown)\n  f = assert(load(string.dump(f, true)))",
+            "symbolic execution of a stripped dump in an error message.",
+            until='  checkerr("^%?:%-1:.*table value", f)'),
 ]
 
 # The notes files print themselves (through all.lua's Message) when they skip
@@ -288,10 +338,11 @@ def suite_dir() -> Path:
     return Path(hatch_build.fetch_lua_sources()) / "testes"
 
 
-def file_source(testes: Path, name: str, in_all_lua: bool = False) -> bytes:
-    """The file's text after SUBSTITUTIONS, as loadfile sees it."""
+def file_source(testes: Path, name: str, in_all_lua: bool = False,
+                substitutions: list[Substitution] | None = None) -> bytes:
+    """The file's text after SUBSTITUTIONS (or the ones given), as loadfile sees it."""
     text = (testes / name).read_bytes()
-    for sub in SUBSTITUTIONS:
+    for sub in SUBSTITUTIONS if substitutions is None else substitutions:
         if sub.file != name or (sub.all_lua_only and not in_all_lua):
             continue
         start, end = _span(text, sub.old)
@@ -326,13 +377,11 @@ def run_file(name: str, memory_bytes: int) -> dict:
     load = vm.eval("_TESTSUITE_SOURCE = " + lua_string(file_source(testes, name)), "=[source]")
     assert load.ok, load
     call = "coroutine.wrap(f)" if spec.wrap else "f"
-    dump = f"f = assert(load(string.dump(f, {'true' if spec.strip else 'false'})))" if spec.dump else ""
     run = f"""
 local source = _TESTSUITE_SOURCE
 _TESTSUITE_SOURCE = nil
 local f = assert(load(source, "@{name}"))
 source = nil
-{dump}
 _TESTSUITE_RESULTS = table.pack({call}())
 """
     result, seconds, out, err = _timed_eval(vm, run, "=[run]")
@@ -460,6 +509,21 @@ def test_all_lua_runs_every_file_in_one_state_at_32_mb() -> None:
     run = run_in_subprocess("all.lua", 32 * MB)
     assert run["status"] == 0 and run["error"] is None, explain(run)
     assert "final OK !!!" in run["stdout_tail"]
+
+
+# all.lua failed about one run in eighteen at db.lua:28 while the watcher
+# streamed output through Lua's hook (issue 7, item 11): it must pass every time.
+ALL_LUA_REPEATS = 40
+
+
+@pytest.mark.slow
+def test_all_lua_passes_every_time_in_a_row() -> None:
+    failures = []
+    for i in range(ALL_LUA_REPEATS):
+        run = run_in_subprocess("all.lua", 32 * MB)
+        if not (run["status"] == 0 and run["error"] is None and "final OK !!!" in run["stdout_tail"]):
+            failures.append(f"run {i + 1}: {explain(run)[:300]}")
+    assert not failures, f"{len(failures)} of {ALL_LUA_REPEATS} runs failed:\n" + "\n".join(failures)
 
 
 def test_every_file_of_all_lua_is_run() -> None:

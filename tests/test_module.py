@@ -25,14 +25,14 @@ def test_exports_match_the_abi(runtime: Runtime) -> None:
 
 def test_memory_is_imported_with_room_for_stack_and_buffer(runtime: Runtime) -> None:
     (mem,) = [i for i in runtime.module.imports if i.name == "memory"]
-    assert mem.type.limits.min * abi.WASM_PAGE_SIZE_BYTES >= 256 * 1024 + abi.IO_BUFFER_SIZE_BYTES
+    assert mem.type.limits.min * abi.WASM_PAGE_SIZE_BYTES >= abi.STACK_SIZE_BYTES + abi.IO_BUFFER_SIZE_BYTES
     assert mem.type.limits.max is None  # the host picks the (fixed) size
 
 
 def test_stack_is_placed_first(vm) -> None:
     # Everything static (IO buffer, interrupt signals) lies above the 256 KiB stack.
-    assert vm._call("lw_io_buffer") >= 256 * 1024
-    assert vm.interrupt_layout["signals_addr"] >= 256 * 1024
+    assert vm._call("lw_io_buffer") >= abi.STACK_SIZE_BYTES
+    assert vm.interrupt_layout["signals_addr"] >= abi.STACK_SIZE_BYTES
 
 
 def test_size_ceiling() -> None:
@@ -94,3 +94,43 @@ def test_exports_are_called_through_the_prepared_fast_path(vm) -> None:
         assert "expected 2 arguments" in str(e)
     else:
         raise AssertionError("a wrong argument count must raise")
+
+
+def _limits(vm) -> dict[str, int]:
+    """The limits the built module exports (lw_limits: a count, then name address, length, value)."""
+    import struct
+
+    addr = vm._call("lw_limits")
+    (count,) = struct.unpack("<I", vm.read(addr, 4))
+    assert 0 < count < 64
+    out = {}
+    for i in range(count):
+        name_ptr, name_len, value = struct.unpack("<3I", vm.read(addr + 4 + 12 * i, 12))
+        out[vm.read(name_ptr, name_len).decode("ascii")] = value
+    return out
+
+
+def test_abi_py_mirrors_every_limit_of_the_built_module(vm) -> None:
+    limits = _limits(vm)
+    assert "serialize_depth_max" in limits and "abi_version" in limits
+    for name, value in limits.items():
+        assert getattr(abi, name.upper()) == value, name
+
+
+def test_the_export_list_has_one_owner_build_zig(runtime) -> None:
+    """build.zig's `exports` owns the list: abi.py, the built module and docs/ABI.md follow it."""
+    import re
+
+    from tests.conftest import ROOT
+
+    source = (ROOT / "build.zig").read_text()
+    block = re.search(r"const exports = \[_\]\[\]const u8\{(.*?)\};", source, re.S)
+    assert block is not None
+    owned = re.findall(r'"(\w+)"', block.group(1))
+    assert tuple(owned) == abi.EXPORTS
+    built = {e.name for e in runtime.module.exports} - {"_initialize"}
+    assert built == set(owned)
+    doc = (ROOT / "docs" / "ABI.md").read_text()
+    section = doc.split("## Exports", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"`(lw_\w+)`", section))
+    assert documented == set(owned)

@@ -17,14 +17,8 @@ from hypothesis import strategies as st
 
 from kernel_client import kernel, restart, result, run, stream_text
 from lua_wasm_kernel.abi import Status
-from lua_wasm_kernel.persistence import (
-    Checkpoints,
-    TableFiles,
-    UnsafePickleError,
-    loads_restricted,
-    quote_name,
-    store_folder,
-)
+from lua_wasm_kernel.persistence import Checkpoints, TableFiles, store_folder
+from lua_wasm_kernel.store_files import UnsafePickleError, loads_restricted, quote_name
 from lua_wasm_kernel.serializer import decode, encode
 from lua_wasm_kernel.vm import LuaVM
 
@@ -301,3 +295,102 @@ def test_a_corrupt_file_warns_in_the_notebook(tmp_path) -> None:
         warning = stream_text(messages, "stderr")
         assert "ext-broken.pickle is unreadable" in warning and "moved aside" in warning
         assert (store / "ext-broken.pickle.corrupt").exists()
+
+
+# -- names that differ only in case, headers, and one kernel per store (issue 7, item 13)
+
+def test_names_differing_only_in_case_get_files_that_differ_without_case(tmp_path) -> None:
+    files = TableFiles(tmp_path, [].append)
+    for name in ("Data", "data", "DATA", "dAtA"):
+        files.save(name, {encode(1): encode(name)})
+    names = [p.name for p in tmp_path.iterdir()]
+    assert len({n.lower() for n in names}) == 4  # one file each on macOS and Windows too
+    assert quote_name("data") == "data"  # lower-case names keep their files
+    assert quote_name("Data") == "^data" and quote_name("a^B") == "a%5E^b"
+    assert {name: decode(items[encode(1)]) for name, items in files.load_all()} == {
+        n: n for n in ("Data", "data", "DATA", "dAtA")
+    }
+
+
+def test_a_file_of_an_earlier_version_is_read_and_renamed(tmp_path) -> None:
+    files = TableFiles(tmp_path, [].append)
+    files.save("Data", {encode(1): encode("old")})
+    files.path_for("Data").rename(tmp_path / "ext-Data.pickle")  # as versions before case marks named it
+    assert [(name, decode(items[encode(1)])) for name, items in files.load_all()] == [("Data", "old")]
+    assert [p.name for p in tmp_path.iterdir()] == ["ext-^data.pickle"]
+
+
+def test_a_second_kernel_on_the_store_warns_and_keeps_its_changes_in_memory(tmp_path, runtime) -> None:
+    first_vm, first, _ = _checkpoints(tmp_path, runtime)
+    cell(first_vm, first, "ext.table('t').v = 'first'")
+    second_vm, second, shown = _checkpoints(tmp_path, runtime)
+    assert cell(second_vm, second, "local t = ext.table('t') t.v = 'second' return t.v", shown) == ["second"]
+    warning = "".join(shown)
+    assert "another kernel is using this notebook's external tables" in warning and "not saved" in warning
+    assert "".join(shown).count("another kernel") == 1  # once, not every cell
+    cell(second_vm, second, "ext.table('t').w = 1", shown)
+    assert "".join(shown).count("another kernel") == 1
+    assert cell(first_vm, first, "ext.table('t').v") == ["first"]
+    third_vm, third, _ = _checkpoints(tmp_path, runtime)  # still locked by the first
+    assert cell(third_vm, third, "ext.table('t').v") == ["first"]
+
+
+def test_a_store_is_adopted_only_from_the_same_kernel_id(tmp_path, runtime) -> None:
+    old = tmp_path / "Untitled.ipynb.lua-wasm"
+    vm = LuaVM(runtime=runtime)
+    cp = Checkpoints(vm, old, kernel_id="abc")
+    cell(vm, cp, "ext.table('t').v = 1")
+    assert (old / "kernel-id").read_text() == "abc"
+    other_vm = LuaVM(runtime=runtime)
+    other = Checkpoints(other_vm, tmp_path / "Other.ipynb.lua-wasm", kernel_id="xyz")
+    assert cell(other_vm, other, "ext.table('t').v") == [None] and old.exists()
+
+
+def test_headless_runs_get_a_named_store(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert store_folder("", {}, store_name="analysis.ipynb") == tmp_path / ".ipynb_checkpoints" / "analysis.ipynb.lua-wasm"
+    # jupyter_server's session name wins.
+    env = {"JPY_SESSION_NAME": str(tmp_path / "served.ipynb")}
+    assert store_folder("", env, store_name="analysis.ipynb").name == "served.ipynb.lua-wasm"
+
+
+@pytest.mark.slow
+def test_tables_follow_the_notebook_through_a_rename(tmp_path) -> None:
+    # JupyterLab: Untitled.ipynb, first Ctrl+S renames it, Kernel > Restart hands the
+    # restarted kernel (same connection file, same kernel id) the new JPY_SESSION_NAME.
+    folder = tmp_path / "project"
+    folder.mkdir()
+    with kernel(JPY_SESSION_NAME=str(folder / "Untitled.ipynb")) as (km, kc):
+        result(kc, "ext.table('demo').count = 3")
+        env = dict(km._launch_args["env"], JPY_SESSION_NAME=str(folder / "Renamed.ipynb"))
+        km.restart_kernel(now=True, env=env)
+        kc.wait_for_ready(timeout=30)
+        reply, messages = run(kc, "return ext.table('demo').count")
+        assert reply["content"]["status"] == "ok"
+        shown = [m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "execute_result"]
+        assert shown == ["3"]
+        assert "the notebook was renamed" in stream_text(messages, "stderr")
+    stores = sorted(p.name for p in (folder / ".ipynb_checkpoints").iterdir())
+    assert stores == ["Renamed.ipynb.lua-wasm"]
+
+
+@pytest.mark.slow
+def test_a_second_kernel_on_one_notebook_warns_in_its_first_cell(tmp_path) -> None:
+    notebook = str(tmp_path / "nb.ipynb")
+    with kernel(JPY_SESSION_NAME=notebook) as (_, first):
+        result(first, "ext.table('t').v = 'first'")
+        with kernel(JPY_SESSION_NAME=notebook) as (_, second):
+            reply, messages = run(second, "ext.table('t').v = 'second' return ext.table('t').v")
+            assert reply["content"]["status"] == "ok"
+            assert "another kernel is using this notebook's external tables" in stream_text(messages, "stderr")
+        assert result(first, "ext.table('t').v") == 'first'
+    with kernel(JPY_SESSION_NAME=notebook) as (_, kc):
+        assert result(kc, "ext.table('t').v") == 'first'
+
+
+def test_the_kernel_id_comes_from_the_connection_files_name() -> None:
+    from lua_wasm_kernel.persistence import kernel_id_from_connection_file
+
+    assert kernel_id_from_connection_file("/run/jupyter/kernel-4f1c-99.json") == "4f1c-99"  # jupyter_server's
+    assert kernel_id_from_connection_file("/tmp/tmp_ab12.json") == "tmp_ab12"  # jupyter_client's own
+    assert kernel_id_from_connection_file("") == ""

@@ -141,7 +141,7 @@ def test_a_snapshot_of_another_memory_size_is_refused(runtime, tmp_path) -> None
     assert ok(big, "x") == [None]
     # From Lua, at once.
     path = tmp_path / "snapshot-small.lwsnap"
-    path.write_bytes(snapshot.encode(small))
+    path.write_bytes(snapshot.encode(small, name="small"))
     Checkpoints(big, tmp_path)
     assert "taken with a memory of 2097152 bytes" in big.eval("wasm.restore('small')").error
 
@@ -232,3 +232,27 @@ def test_any_name_works_and_is_listed_as_given(runtime, tmp_path) -> None:
     assert cp.snapshots.names() == sorted([long_name, "a/b", ".."], key=lambda n: n.encode())
     ok(vm, "x = 1")
     assert cp.snapshots.restore_now(long_name) and ok(vm, "x") == [None]
+
+
+def test_a_file_holding_another_snapshot_is_refused(runtime, tmp_path) -> None:
+    vm = LuaVM(runtime=runtime)
+    ok(vm, "x = 'other'")
+    (tmp_path / "snapshot-wanted.lwsnap").write_bytes(snapshot.encode(vm, name="other"))
+    ok(vm, "x = 'current'")
+    Checkpoints(vm, tmp_path)
+    error = vm.eval("wasm.restore('wanted')").error
+    assert "the file snapshot-wanted.lwsnap holds the snapshot 'other', not 'wanted'" in error
+    assert ok(vm, "x") == ["current"]
+
+
+def test_snapshots_differing_only_in_case_get_their_own_files(runtime, tmp_path) -> None:
+    vm = LuaVM(runtime=runtime)
+    checkpoints = Checkpoints(vm, tmp_path)
+    for name in ("Base", "base"):
+        ok(vm, f"x = '{name}' wasm.snapshot('{name}')")
+        checkpoints.end_cell(True)
+    files = [p.name for p in tmp_path.glob("snapshot-*")]
+    assert len({f.lower() for f in files}) == 2  # distinct on a case-insensitive file system too
+    ok(vm, "wasm.restore('Base')")
+    checkpoints.end_cell(True)
+    assert ok(vm, "x") == ["Base"]

@@ -1,13 +1,12 @@
 -- The `display` module and `help`: rich output for the frontend, through the
--- host functions "display", "clear_output" and "page"
+-- host functions "display", "clear_output", "page" and "describe"
 -- (lua_wasm_kernel/display.py). The engine loads it on first use of one of
 -- its stubs (src/hostcall.zig: the global `display` table, `display(...)`,
 -- `help`), which call the functions of the table this chunk returns.
 -- Errors go through helpers.raise, which points at the user's call.
 local host_call, helpers = ...
-local type, tostring, select, setmetatable, pairs, ipairs, rawget, rawlen, format, concat, sort =
-  type, tostring, select, setmetatable, pairs, ipairs, rawget, rawlen, string.format,
-  table.concat, table.sort
+local type, tostring, select, setmetatable, pairs, format, match =
+  type, tostring, select, setmetatable, pairs, string.format, string.match
 local render, raise = helpers.render, helpers.raise
 
 local function host(where, name, ...)
@@ -105,91 +104,25 @@ function display.call(v, opts)
 end
 
 -- help([x]) -------------------------------------------------------------
+-- help(x) shows what Shift-Tab (inspect_request) shows for x: the host
+-- function "describe" formats the same facts (introspect.lua's M.info) with
+-- the same code (lua_wasm_kernel/inspect.py, describe).
 
-local manual = "https://www.lua.org/manual/5.4/manual.html#pdf-"
-local standard_libs = { "coroutine", "debug", "io", "math", "os", "package", "string", "table", "utf8" }
+local name_pattern = "^[%a_][%w_]*[.:%w_]*$"
 
--- "string.format" for a function of a standard library, "print" for a base one.
-local function standard_name(v)
-  for _, lib in ipairs(standard_libs) do
-    local t = package.loaded[lib]
-    if type(t) == "table" then
-      for k, f in pairs(t) do
-        if f == v and type(k) == "string" then return lib .. "." .. k end
-      end
-    end
+-- (name or nil, facts or nil) of help's argument.
+local function facts(introspect, x)
+  if type(x) == "string" and match(x, name_pattern) and not match(x, "[.:][.:]") then
+    return x, introspect.inspect(x)  -- a name: looked up without metamethods
   end
-  for k, f in pairs(_G) do
-    if f == v and type(k) == "string" and type(rawget(package.loaded, k)) ~= "table"
-      and k ~= "help" and k ~= "display" then
-      return k
-    end
-  end
-end
-
-local function shorten(s, limit)
-  if #s <= limit then return s end
-  return s:sub(1, limit) .. format("... (%d more bytes)", #s - limit)
-end
-
-local function describe_function(f, name)
-  local info = debug.getinfo(f, "Su")
-  local std = standard_name(f)
-  name = name or std
-  local lines = {}
-  if info.what == "C" then
-    lines[1] = (name or tostring(f)) .. ": built-in function"
-  else
-    local params = {}
-    for i = 1, info.nparams do params[i] = debug.getlocal(f, i) end
-    if info.isvararg then params[#params + 1] = "..." end
-    lines[1] = format("function %s(%s)", name or "", concat(params, ", "))
-    lines[2] = format("defined at %s:%d-%d", info.short_src, info.linedefined, info.lastlinedefined)
-  end
-  if std then lines[#lines + 1] = "Lua manual: " .. manual .. std end
-  return concat(lines, "\n")
-end
-
-local function describe_table(t, name)
-  local n, fields = rawlen(t), {}
-  for k, v in pairs(t) do
-    if not (math.type(k) == "integer" and k >= 1 and k <= n) then
-      fields[#fields + 1] = format("  %s: %s", type(k) == "string" and k or "[" .. tostring(k) .. "]", type(v))
-    end
-  end
-  sort(fields)
-  local lines = { format("%s%s: %d array items, %d other fields", name and name .. " = " or "", tostring(t), n, #fields) }
-  if #fields > 0 then
-    lines[#lines + 1] = "fields:"
-    for i = 1, math.min(#fields, 100) do lines[#lines + 1] = fields[i] end
-    if #fields > 100 then lines[#lines + 1] = format("  ... (%d more)", #fields - 100) end
-  end
-  lines[#lines + 1] = "value: " .. shorten(render(t), 4000)
-  return concat(lines, "\n")
-end
-
--- A dotted name ("string.format") looked up from _G, or nil.
-local function lookup(name)
-  if not name:match("^[%a_][%w_]*[%.%w_]*$") then return nil end
-  local v = _G
-  for part in name:gmatch("[^%.]+") do
-    if type(v) ~= "table" then return nil end
-    v = v[part]
-  end
-  return v
+  return introspect.name_of(x), introspect.info(x)
 end
 
 local function describe(x)
-  local name
-  if type(x) == "string" then
-    local v = lookup(x)
-    if v ~= nil then name, x = x, v end
-  end
-  local t = type(x)
-  if t == "function" then return describe_function(x, name) end
-  if t == "table" then return describe_table(x, name) end
-  if t == "string" then return format("string of %d bytes: %s", #x, shorten(render(x), 4000)) end
-  return format("%s: %s", t, shorten(render(x), 4000))
+  local introspect = helpers.introspect
+  if introspect == nil then raise("help: the kernel's introspection helpers are not loaded") end
+  local name, info = facts(introspect, x)
+  return host("help", "describe", name, info)
 end
 
 local intro = [[

@@ -1,10 +1,12 @@
--- The kernel's Lua helpers for completion, inspection and is_complete.
+-- The kernel's Lua helpers for completion, inspection (and help) and is_complete.
 -- The host runs this chunk in every new Lua state, before any cell
 -- (LuaVM.init_scripts), and calls the table it leaves in the registry under
 -- "lua_wasm.introspect", out of the user's globals.
 --
--- Nothing here runs user code: fields are read raw, following only __index
+-- Lookups run no user code: fields are read raw, following only __index
 -- *tables*, so a completion never calls an __index or __pairs function.
+-- Only the value text of M.info (render, tostring) may call __tostring,
+-- __name or __pairs.
 local registry = debug.getregistry()
 local globals = registry[2] -- LUA_RIDX_GLOBALS: the real globals, even if _G is reassigned
 local next, type, rawget, tostring, load, pcall, ipairs = next, type, rawget, tostring, load, pcall, ipairs
@@ -115,9 +117,9 @@ function M.complete(path, sep, prefix)
   return concat(lines, "\n")
 end
 
--- What is known about the value at `path`: a flat table (params as a list).
-function M.inspect(path)
-  local v = resolve(path)
+-- What is known about a value: a flat table (params as a list), or nil for nil.
+-- Inspection (a path at the cursor) and help(x) (a value) both describe this.
+function M.info(v)
   if v == nil then return nil end
   local info = { type = type(v), std = std_names[v] }
   if type(v) == "function" then
@@ -139,6 +141,23 @@ function M.inspect(path)
   return info
 end
 
+-- What is known about the value at `path` (M.info), or nil.
+function M.inspect(path)
+  return M.info(resolve(path))
+end
+
+-- The value at a dotted path, read without metamethods, or nil.
+M.resolve = resolve
+
+-- A name for v: its standard name, else a global holding it, else nil.
+function M.name_of(v)
+  if std_names[v] then return std_names[v] end
+  for k, x in next, globals do
+    if x == v and type(k) == "string" then return k end
+  end
+  return nil
+end
+
 -- "complete", "incomplete" or "invalid", as lua.c decides whether to read
 -- another line: a cell that fails only at <eof> may still be finished.
 function M.is_complete(code)
@@ -150,3 +169,6 @@ function M.is_complete(code)
 end
 
 registry["lua_wasm.introspect"] = M
+-- help(x) (lua/display.lua, loaded later with the prelude's helpers) uses it too.
+local prelude = registry["lua_wasm.prelude"]
+if type(prelude) == "table" then prelude.introspect = M end
