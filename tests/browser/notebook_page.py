@@ -95,13 +95,13 @@ class NotebookPage:
         self.wait_kernel_idle()
 
     def execute(self, index: int, source: str, timeout: int = CELL_TIMEOUT_MS) -> Locator:
-        """Sets, runs and waits for cell `index` (adding cells as needed); its output area."""
+        """Sets, runs and waits for cell `index` (adding cells as needed); its execute_result."""
         while self.cells.count() <= index:
             self.add_cell_below()
         self.set_source(index, source)
         self.run(index)
         self.wait_done(index, timeout)
-        return self.outputs(index)
+        return self.result(index)
 
     def command_mode(self, index: int = 0) -> None:
         """Selects cell `index` (a click on its prompt) in command mode."""
