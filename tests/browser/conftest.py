@@ -7,18 +7,17 @@ shut down after it, and a failing test leaves a screenshot in SCREENSHOTS.
 """
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route, sync_playwright
 
-from kernel_env import KERNEL_NAME, use_test_kernelspec
+from kernel_env import use_test_kernelspec
 from lab_server import LabServer
-from notebook_page import KERNEL_TIMEOUT_MS, NotebookPage
+from notebook_file import Cell, write_notebook
+from notebook_page import KERNEL_TIMEOUT_MS, SCREENSHOTS, NotebookPage
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -31,12 +30,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1280, "height": 860}
-# Test artifacts (git-ignored): screenshots of failures and of the docs.
-SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
-KERNELSPEC_METADATA = {
-    "kernelspec": {"name": KERNEL_NAME, "display_name": "Lua 5.4 (WASM)", "language": "lua"},
-    "language_info": {"name": "lua"},
-}
 
 
 @pytest.fixture(scope="session")
@@ -74,15 +67,16 @@ def browser_context(lab: LabServer) -> Iterator[BrowserContext]:
     shutil.rmtree(profile, ignore_errors=True)
 
 
+_failed_key = pytest.StashKey[bool]()
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Remembers whether the test itself failed, for the page fixture's screenshot."""
     report = yield
     if report.when == "call":
         item.stash[_failed_key] = report.failed
     return report
-
-
-_failed_key = pytest.StashKey[bool]()
 
 
 @pytest.fixture
@@ -96,30 +90,11 @@ def page(lab: LabServer, browser_context: BrowserContext, request: pytest.Fixtur
     lab.shutdown_kernels()
 
 
-def markdown(source: str) -> dict[str, Any]:
-    """A Markdown cell, for `write_notebook`."""
-    return {"cell_type": "markdown", "metadata": {}, "source": source}
-
-
-def write_notebook(path: Path, sources: list[str | dict[str, Any]]) -> Path:
-    """A Lua notebook at `path`: a code cell (no outputs yet) per string, other cells as given."""
-    cells = [
-        {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source}
-        if isinstance(source, str)
-        else source
-        for source in sources
-    ]
-    nb = {"cells": cells, "metadata": KERNELSPEC_METADATA, "nbformat": 4, "nbformat_minor": 5}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(nb, indent=1))
-    return path
-
-
 @pytest.fixture
 def open_notebook(lab: LabServer, page: Page) -> Callable[..., NotebookPage]:
     """Writes a notebook of `sources` under the server's root, opens it, waits for its kernel."""
 
-    def open_(name: str, sources: list[str | dict[str, Any]] | None = None) -> NotebookPage:
+    def open_(name: str, sources: list[Cell] | None = None) -> NotebookPage:
         path = lab.root / name
         if sources is not None:
             write_notebook(path, sources)

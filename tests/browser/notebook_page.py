@@ -6,6 +6,7 @@ page (a prompt's number, an output's text), each with a timeout.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -17,6 +18,8 @@ STDOUT = "application/vnd.jupyter.stdout"
 STDERR = "application/vnd.jupyter.stderr"
 DONE_PROMPT = re.compile(r"^\[\d+\]:$")
 BUSY_PROMPT = "[*]:"
+# Test artifacts (git-ignored): screenshots of failures and of a notebook for the docs.
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 # The launcher's tile that opens a new Lua notebook.
 LAUNCHER_TILE = '.jp-LauncherCard[data-category="Notebook"][title="Lua 5.4 (WASM)"]'
 

@@ -10,8 +10,8 @@ from typing import Callable
 import pytest
 from playwright.sync_api import expect
 
-from conftest import SCREENSHOTS, markdown
-from notebook_page import STDOUT, NotebookPage
+from notebook_file import markdown
+from notebook_page import SCREENSHOTS, STDOUT, NotebookPage
 
 pytestmark = pytest.mark.browser
 
