@@ -6,7 +6,11 @@ lupa's `lua54`, whose string.format is glibc's printf. Where glibc departs
 from the C standard, the formatter follows the standard (as musl does); those
 corners are listed in GLIBC_CORNERS and recognised by `glibc_corner`, and in
 them the formatter is checked against an independent reference instead.
-The last tests check the routed build: Lua in the VM formats as native Lua.
+The last tests check Lua in the VM (which routes tostring and string.format's
+float conversions here, src/lua_user.h) against native Lua the same way.
+wasi-libc's printf is musl's, so the VM followed the standard in those corners
+before this formatter too: the VM tests guard the routing, they cannot tell
+it from the C library's output, which is the point.
 """
 from __future__ import annotations
 
@@ -266,3 +270,55 @@ def test_sprintf_passes_other_formats_to_the_c_library(numfmt):
     assert sprintf(buf, 64, b"%s", b"abc") == 3 and buf.value == b"abc"
     assert sprintf(buf, 64, b"%+.3e", ctypes.c_double(1234.5)) == 10 and buf.value == b"+1.234e+03"
     assert sprintf(buf, 64, b"\\%03d", ctypes.c_int(7)) == 4 and buf.value == b"\\007"
+
+
+# -- the routed build: Lua in the VM formats as native Lua does
+
+VM_CHUNK = """
+local fs, blob, out = ..., {}, {}
+for i = 1, #fs do
+  local x = string.unpack("<d", BLOB, 8 * i - 7)
+  out[#out + 1] = string.format(fs[i], x)
+  out[#out + 1] = tostring(x)
+end
+return table.concat(out, "\\n")
+"""
+
+
+def vm_chunk(cases: list[tuple[str, float]]) -> str:
+    blob = "".join(f"\\x{b:02x}" for x in (c[1] for c in cases) for b in struct.pack("<d", x))
+    fmts = ", ".join(f'"{fmt}"' for fmt, _ in cases)
+    return f"local FS = {{{fmts}}}\n" + VM_CHUNK.replace("...", "FS").replace("BLOB", f'"{blob}"')
+
+
+@pytest.fixture(scope="module")
+def vm():
+    from lua_wasm_kernel.vm import LuaVM
+
+    return LuaVM(memory_bytes=32 * 1024 * 1024)
+
+
+def test_vm_formats_like_native_lua(vm, numfmt):
+    from lupa import lua54
+
+    lua = lua54.LuaRuntime()
+    for seed in range(3):
+        cases = random_cases(1000 + seed, 2000)
+        chunk = vm_chunk(cases)
+        res = vm.eval(chunk, "=numfmt")
+        assert res.ok, res.error
+        got = res.values[0].split("\n")
+        want = lua.execute(chunk).split("\n")
+        assert len(got) == len(want) == 2 * len(cases)
+        for i, (fmt, x) in enumerate(cases):
+            assert got[2 * i + 1] == want[2 * i + 1], f"tostring({x!r})"
+            if got[2 * i] != want[2 * i]:
+                assert glibc_corner(fmt, x) is not None, f"{fmt!r} of {x!r}: VM {got[2 * i]!r}, native {want[2 * i]!r}"
+                assert got[2 * i] == ours(numfmt, fmt, x)
+
+
+def test_vm_glibc_corners_follow_the_c_standard(vm):
+    for fmt, x, _, standard in GLIBC_CORNERS:
+        res = vm.eval(vm_chunk([(fmt, x)]), "=numfmt")
+        assert res.ok, res.error
+        assert res.values[0].split("\n")[0] == standard, fmt
