@@ -531,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"CPU workloads, {args.reps} runs each, memory {args.memory_mb} MB")
         wasm_engine = WasmEngine(args.memory_mb, make_runtime(args.wasm, config), "lua-wasm")
         engines: list = [wasm_engine]
-        why_not = "skipped by --no-wasmoon" if args.no_wasmoon else wasmoon_unavailable()
+        why_not = "`--no-wasmoon` was given" if args.no_wasmoon else wasmoon_unavailable()
         if why_not is None:
             peer = WasmoonEngine()
             engines.append(peer)
