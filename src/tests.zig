@@ -11,4 +11,5 @@ test {
     // Their exports back Lua's C side (print, coroutines, clocks).
     _ = @import("interrupt.zig");
     _ = @import("libs.zig");
+    _ = @import("eval.zig");
 }
