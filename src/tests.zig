@@ -12,4 +12,5 @@ test {
     _ = @import("interrupt.zig");
     _ = @import("libs.zig");
     _ = @import("eval.zig");
+    _ = @import("wasmlib.zig");
 }
