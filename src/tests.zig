@@ -13,4 +13,7 @@ test {
     _ = @import("libs.zig");
     _ = @import("eval.zig");
     _ = @import("wasmlib.zig");
+    _ = @import("warn.zig");
+    _ = @import("oom.zig");
+    _ = @import("quarantine.zig");
 }
