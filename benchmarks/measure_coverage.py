@@ -9,8 +9,9 @@ included (patch = subprocess). The number is lines and branches combined.
 
 Zig: the engine's native unit tests (`zig build test`) run under valgrind's
 callgrind, which records every instruction executed; the test binary's DWARF
-line table (llvm-dwarfdump) maps them to lines of src/*.zig. Two numbers:
-lines executed of the lines Zig compiled into the test binary, and functions
+line table (llvm-dwarfdump) maps them to lines of src/*.zig. Two numbers
+(the tests' own code and ffi.zig's stand-ins for them left out of both): lines executed of the lines Zig
+compiled into the test binary, and functions
 executed of the functions declared in src/*.zig (Zig compiles only what the
 tests reference, so the second counts the rest as missed). The function count
 leaves out the tests' own helpers and the few functions ZIG_EXCLUDED names,
@@ -180,17 +181,32 @@ def executed_functions(binary: Path, addresses: set[int]) -> set[tuple[str, str]
     return run
 
 
+def engine_text(path: Path) -> str:
+    """The engine's part of a src/*.zig file, with every other line blanked
+    (numbers kept): a file's tests (and their helpers) start at its first
+    `test` block or its import of the test harness; ffi.zig's `native` struct
+    is the host's stand-ins for those tests."""
+    lines = path.read_text().split("\n")
+    in_stand_ins = False
+    for i, line in enumerate(lines):
+        if re.match(r'(?:test\b|const harness = @import\("test_harness\.zig"\))', line):
+            lines[i:] = [""] * (len(lines) - i)
+            break
+        if line.startswith("pub const native = struct {"):
+            in_stand_ins = True
+        if in_stand_ins:
+            in_stand_ins = line != "};"
+            lines[i] = ""
+    return "\n".join(lines)
+
+
 def declared_functions() -> set[tuple[str, str]]:
-    """(module, function) pairs declared in src/*.zig, the tests' own code left out:
-    a file's tests (and their helpers) start at its first `test` block or its
-    import of the test harness, whichever comes first."""
+    """(module, function) pairs declared in src/*.zig, the tests' own code left out."""
     declared = set()
     for path in sorted(SRC.glob("*.zig")):
         if path.name in ZIG_TEST_FILES:
             continue
-        text = path.read_text()
-        tests_start = re.search(r'^(?:test\b|const harness = @import\("test_harness\.zig"\))', text, re.M)
-        engine = text[: tests_start.start()] if tests_start else text
+        engine = engine_text(path)
         for name in re.findall(r"^\s*(?:pub\s+)?(?:export\s+)?(?:inline\s+)?fn\s+(\w+)\s*\(", engine, re.M):
             if (path.stem, "*") not in ZIG_EXCLUDED and (path.stem, name) not in ZIG_EXCLUDED:
                 declared.add((path.stem, name))
@@ -201,6 +217,10 @@ def zig_coverage() -> ZigCoverage:
     binary = zig_test_binary()
     addresses = executed_addresses(binary)
     row_addresses, row_lines = line_table(binary)
+    # Lines of the tests themselves are not the engine's.
+    engine_lines = {p.name: [bool(l.strip()) for l in engine_text(p).split("\n")] for p in SRC.glob("*.zig")}
+    row_lines = [w if w is not None and w[1] <= len(engine_lines.get(w[0], [])) and engine_lines[w[0]][w[1] - 1]
+                 else None for w in row_lines]
     compiled = {w for w in row_lines if w is not None}
     run = set()
     for address in addresses:

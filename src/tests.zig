@@ -16,4 +16,6 @@ test {
     _ = @import("warn.zig");
     _ = @import("oom.zig");
     _ = @import("quarantine.zig");
+    _ = @import("limits.zig");
+    _ = @import("lua.zig");
 }
