@@ -691,8 +691,9 @@ test "seek and tell count the bytes read ahead and written behind" {
         \\f:write("hello world")
         \\assert(f:seek("cur") == 11 and f:seek("end") == 11)
         \\assert(f:seek("set", 6) == 6 and f:read(5) == "world" and f:seek() == 11)
-        \\assert(f:seek("set") == 0 and f:read(1) == "h" and f:seek() == 1)
+        \\assert(f:seek("set") == 0 and f:read(1) == "h")
         \\-- A write after a read puts the host's position back first.
+        \\-- (f:seek() would too: nothing may come between.)
         \\f:write("J")
         \\assert(f:seek("cur", -2) == 0 and f:read("a") == "hJllo world")
         \\assert(f:seek("set", -5) == nil)
