@@ -691,6 +691,7 @@ test "seek and tell count the bytes read ahead and written behind" {
         \\f:write("hello world")
         \\assert(f:seek("cur") == 11 and f:seek("end") == 11)
         \\assert(f:seek("set", 6) == 6 and f:read(5) == "world" and f:seek() == 11)
+        \\assert(f:seek("set") == 0 and f:read(2) == "he" and f:seek("cur", 1) == 3 and f:read(1) == "l")
         \\assert(f:seek("set") == 0 and f:read(1) == "h")
         \\-- A write after a read puts the host's position back first.
         \\-- (f:seek() would too: nothing may come between.)
