@@ -46,8 +46,17 @@ pub fn engine() ?*lua.State {
     if (state.L) |L| c.lua_close(L);
     state.L = null;
     @import("ffi.zig").native.reset();
+    @import("interrupt.zig").signals.interrupt = 0;
     @import("crossing.zig").useHeap(&state.heap);
     @import("files.zig").useHeap(&state.heap);
     if (!state.init(&engine_region)) @panic("the engine's state did not open");
     return state.L;
+}
+
+/// Runs `code` as a chunk that must fail; returns its error message (left
+/// on the stack until the next call).
+pub fn runError(L: ?*lua.State, code: []const u8) ![]const u8 {
+    try std.testing.expectEqual(c.LUA_OK, c.luaL_loadbufferx(L, code.ptr, code.len, "=test", "t"));
+    if (lua.pcall(L, 0, 0, 0) == c.LUA_OK) return error.TestExpectedError;
+    return lua.toSlice(L, -1) orelse "";
 }
