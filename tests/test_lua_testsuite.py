@@ -338,6 +338,7 @@ def run_all_lua(memory_bytes: int) -> dict:
             "error": result.error,
             "traceback": result.traceback,
             "left_behind": left,
+            "warnings": re.findall(r"Lua warning: [^\n]*", err),
             "seconds": round(seconds, 3),
             "peak_bytes": vm.memory_stats().peak_bytes,
             "stdout_tail": out[-2000:],
@@ -424,6 +425,9 @@ def test_all_lua_runs_every_file_in_one_state_at_32_mb() -> None:
     assert "final OK !!!" in run["stdout_tail"]
     # all.lua records its run time in time.txt, as it does anywhere.
     assert run["left_behind"] == ["time.txt"], run["left_behind"]
+    # "(there should be two warnings now)": warn's @on/@off, as lua.c's.
+    assert run["warnings"] == ["Lua warning: #This is an expected warning",
+                               "Lua warning: #This is another one"], run["warnings"]
 
 
 # all.lua failed about one run in eighteen at db.lua:28 while the watcher
