@@ -102,9 +102,9 @@ BY_NAME = {f.name: f for f in FILES}
 # are in docs/TESTSUITE.md).
 MEMORY_BOUND = {
     "gc.lua": "its test of string keys in weak tables makes two strings of 4 MB "
-    "(string.rep('a', 2^22)); peak about 17 MB.",
+    "(string.rep('a', 2^22)); peak about 16 MB.",
     "cstack.lua": "'testing limits in coroutines inside deep calls' nests coroutines, each "
-    "1000 Lua calls deep, until the C-stack limit; peak about 18 MB. At 2 MB the error "
+    "1000 Lua calls deep, until the C-stack limit; peak about 17 MB. At 2 MB the error "
     "is 'not enough memory' (which skips the message handler) instead of the C-stack one.",
 }
 
