@@ -107,4 +107,5 @@ fn addLua(b: *std.Build, mod: *std.Build.Module, lua_src: []const u8, flags: []c
     mod.addCSourceFile(.{ .file = b.path("src/hook_layout.c"), .flags = flags });
     mod.addCSourceFile(.{ .file = b.path("src/undump_refused.c"), .flags = flags });
     mod.addCSourceFile(.{ .file = b.path("src/box_alloc.c"), .flags = flags });
+    mod.addCSourceFile(.{ .file = b.path("src/numfmt.c"), .flags = flags });
 }

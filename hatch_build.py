@@ -117,7 +117,7 @@ def _unpack(sdist: Path) -> None:
     STAMP.write_text(LUPA_SHA256 + "\n")
 
 
-BUILD_NOTICE = "lua-wasm: building the Lua engine (first time on a machine: about 4 minutes)..."
+BUILD_NOTICE = "lua-wasm: building the Lua engine (about 4 minutes the first time on a machine, seconds after that)..."
 
 
 def notice(text: str) -> None:

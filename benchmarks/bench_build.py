@@ -3,6 +3,7 @@
 
     python benchmarks/bench_build.py                  # both sections, markdown on stdout
     python benchmarks/bench_build.py --only modes --reps 5
+    python benchmarks/bench_build.py --only cold      # the first build on a fresh machine
 
 Modes: builds ReleaseFast, ReleaseSmall and ReleaseSafe into temp prefixes
 (never touching lua_wasm_kernel/lua.wasm; Zig's cache is build/zig-cache),
@@ -17,15 +18,21 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import os
+import resource
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_engine as be  # noqa: E402
 
 ROOT = be.ROOT
+# The Lua sources: hatch_build.py's folder, or the one LUA_WASM_LUA_SRC names.
+LUA_SRC = Path(os.environ.get("LUA_WASM_LUA_SRC") or ROOT / "build" / "lua54")
+COLD_GOAL_S = 60
 MODES = [("fast", "ReleaseFast"), ("small", "ReleaseSmall"), ("safe", "ReleaseSafe")]
 SIZE_CEILING_KB = 400
 SIZE_AIM_KB = 250
@@ -86,7 +93,7 @@ def wasm_data_zeros(wasm: bytes) -> int:
 
 
 def build(mode: str, prefix: Path) -> Path:
-    cmd = [sys.executable, "-m", "ziglang", "build", f"-Dlua-src={ROOT / 'build' / 'lua54'}",
+    cmd = [sys.executable, "-m", "ziglang", "build", f"-Dlua-src={LUA_SRC}",
            f"-Doptimize={mode}", "--prefix", str(prefix), "--cache-dir", str(ROOT / "build" / "zig-cache")]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -187,9 +194,98 @@ def knobs_section(reps: int, scale: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+# -- the cold first build
+
+# Where the cold build's time goes, read from the files each step leaves in
+# the two caches (name patterns, first match wins), in the order Zig runs them.
+COLD_PHASES = [
+    ("Zig's build runner (maker, compiled for the host)", ("maker", "maker_zcu.o")),
+    ("build.zig (configurer)", ("configurer", "dependencies.zig")),
+    ("Zig's translate-c tool (compiled for the host; used for src/lua_api.h)", ("translate-c", "translate-c_zcu.o")),
+    ("src/lua_api.h translated", ("lua_api.zig",)),
+    ("compiler-rt (for the host and for wasm32)", ("libcompiler_rt.a", "compiler_rt_zcu.o")),
+    ("wasi-libc: crt1 and all of libc.a", ("*",)),  # any other object of the global cache
+    ("our Zig (lua_zcu.o) and the link", ("lua_zcu.o", "lua.wasm")),
+    ("Lua's C and our C files", ("l*.o", "hook_layout.o", "undump_refused.o", "numfmt.o", "sjlj.o")),
+]
+
+
+def cpu_seconds_of_children() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def cold_timeline(global_cache: Path, local_cache: Path, t0: float) -> dict[str, tuple[float, float, int]]:
+    """{phase: (first file's time, last file's time, files)}, seconds after t0, from the caches' files."""
+    out: dict[str, list[float]] = {}
+    for cache in (global_cache, local_cache):
+        for path in (cache / "o").rglob("*"):
+            if not path.is_file():
+                continue
+            for phase, patterns in COLD_PHASES:
+                if any(path.match(p) for p in patterns) and (patterns != ("*",) or cache == global_cache):
+                    out.setdefault(phase, []).append(path.stat().st_mtime - t0)
+                    break
+    return {k: (min(v), max(v), len(v)) for k, v in out.items()}
+
+
+def measure_cold() -> dict[str, object]:
+    """One `zig build` with empty caches: wall, CPU of all processes, and the timeline of its phases."""
+    with tempfile.TemporaryDirectory(prefix="lua-wasm-cold-") as tmp_name:
+        tmp = Path(tmp_name)
+        global_cache, local_cache = tmp / "global", tmp / "local"
+        env = dict(os.environ, ZIG_GLOBAL_CACHE_DIR=str(global_cache))
+        cmd = [sys.executable, "-m", "ziglang", "build", f"-Dlua-src={LUA_SRC}", "--prefix", str(tmp / "out"),
+               "--cache-dir", str(local_cache)]
+        log("cold build: zig build with empty caches")
+        c0, t0, w0 = cpu_seconds_of_children(), time.time(), time.perf_counter()
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        wall, cpu = time.perf_counter() - w0, cpu_seconds_of_children() - c0
+        if proc.returncode != 0:
+            raise RuntimeError(f"cold zig build failed:\n{proc.stderr[-2000:]}")
+        timeline = cold_timeline(global_cache, local_cache, t0)
+        size = (tmp / "out" / "lua.wasm").stat().st_size
+    load = os.getloadavg()
+    return {"wall": wall, "cpu": cpu, "timeline": timeline, "size": size, "load": load}
+
+
+def cold_section(m: dict[str, object]) -> str:
+    wall, cpu = m["wall"], m["cpu"]
+    verdict = "meets" if wall <= COLD_GOAL_S else f"misses by {wall - COLD_GOAL_S:.0f} s"
+    lines = [
+        "## Build: the cold first build",
+        "",
+        "`python benchmarks/bench_build.py --only cold`: one `zig build` (the command `hatch_build.py` "
+        "runs) with an empty Zig global cache (`ZIG_GLOBAL_CACHE_DIR` set to a new temporary folder) and "
+        "an empty local cache, as on a fresh machine or CI runner. Where the time goes is read from the "
+        "modification times of the files each step leaves in the caches (phases run mostly one after "
+        "another; times are seconds after the start). The load average is given because on a "
+        "shared machine the wall time scales with it.",
+        "",
+        f"Whole build: **{wall:.0f} s** wall, {cpu:.0f} s CPU (all processes); load average after it "
+        f"{m['load'][0]:.1f} / {m['load'][1]:.1f} / {m['load'][2]:.1f} on {os.cpu_count()} cores. "
+        f"Goal ≤ {COLD_GOAL_S} s: **{verdict}**.",
+        "",
+        "| phase | first file (s) | last file (s) | share of the wall time | files |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    timeline = m["timeline"]
+    prev_end = 0.0
+    for phase, (first, last, files) in sorted(timeline.items(), key=lambda kv: kv[1][1]):
+        span = max(0.0, last - max(prev_end, 0.0))
+        lines.append(f"| {phase} | {first:.0f} | {last:.0f} | {span / wall * 100:.0f} % | {files} |")
+        prev_end = max(prev_end, last)
+    lines += [
+        "",
+        "- *Share*: from the end of the previous phase to the end of this one, over the whole wall time "
+        "(the first phase also holds Zig's start-up).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=["modes", "knobs"])
+    ap.add_argument("--only", choices=["modes", "knobs", "cold"])
     ap.add_argument("--reps", type=int, default=9)
     ap.add_argument("--scale", type=float, default=0.3, help="workload size factor (default 0.3)")
     args = ap.parse_args(argv)
@@ -198,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
         sections.append(modes_section(args.reps, args.scale))
     if args.only in (None, "knobs"):
         sections.append(knobs_section(args.reps, args.scale))
+    if args.only in (None, "cold"):
+        sections.append(cold_section(measure_cold()))
     print("\n".join(sections), end="")
     return 0
 

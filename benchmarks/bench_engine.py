@@ -5,6 +5,11 @@
     python benchmarks/bench_engine.py --only cpu --reps 3
     python benchmarks/bench_engine.py --wasm /tmp/small/lua.wasm --json out.json
 
+When `node` and `npm` are on PATH, wasmoon (WASMOON_SPEC) joins as a column:
+npm installs it once into ~/.cache/lua-wasm-bench (never into the repository)
+and benchmarks/wasmoon_engine.js runs the same chunks in node. Without them,
+or with --no-wasmoon, the column is skipped and the section says why.
+
 Native Lua is lupa's bundled Lua 5.4 (`lupa.lua54`, the same 5.4.8 sources
 the VM is built from). Each workload is one chunk, evaluated whole by
 `LuaVM.eval` and by `LuaRuntime.execute`, so both sides include compiling
@@ -23,6 +28,7 @@ import argparse
 import atexit
 import json
 import math
+import os
 import shutil
 import statistics
 import subprocess
@@ -40,6 +46,8 @@ if str(ROOT) not in sys.path:
 MEMORY_MB_DEFAULT = 32
 GOAL_RATIO = 1.3
 GOAL_START_MS = 5.0
+WASMOON_SPEC = "wasmoon@1.16"  # the peer of issue 9: Lua 5.4 built by emscripten, run by node
+WASMOON_SCRIPT = Path(__file__).resolve().parent / "wasmoon_engine.js"
 
 
 @dataclass(frozen=True)
@@ -218,6 +226,64 @@ class NativeEngine:
         self.lua.execute("collectgarbage()")
 
 
+def wasmoon_cache_dir() -> Path:
+    """Where npm installs wasmoon: a cache folder outside the repository."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "lua-wasm-bench"
+
+
+def wasmoon_unavailable() -> str | None:
+    """Why the wasmoon column cannot run, or None once wasmoon is installed."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        return "`node` and `npm` are not both on PATH"
+    cache = wasmoon_cache_dir()
+    pkg = cache / "node_modules" / "wasmoon" / "package.json"
+    want = WASMOON_SPEC.split("@", 1)[1]
+    if pkg.is_file() and json.loads(pkg.read_text()).get("version", "").startswith(want + "."):
+        return None
+    cache.mkdir(parents=True, exist_ok=True)
+    if not (cache / "package.json").exists():
+        (cache / "package.json").write_text('{"private": true}\n')
+    log(f"installing {WASMOON_SPEC} into {cache}")
+    proc = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(cache), WASMOON_SPEC],
+                          capture_output=True, text=True)
+    if proc.returncode != 0 or not pkg.is_file():
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"`npm install {WASMOON_SPEC}` failed ({tail[:120]})"
+    return None
+
+
+class WasmoonEngine:
+    """wasmoon in a node process (benchmarks/wasmoon_engine.js); it times each run itself."""
+
+    label = "wasmoon"
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(["node", str(WASMOON_SCRIPT), str(wasmoon_cache_dir())],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        atexit.register(self.proc.kill)
+        hello = json.loads(self.proc.stdout.readline() or "{}")
+        if not hello.get("ready"):
+            raise RuntimeError("wasmoon_engine.js did not start")
+        self.version, self.node_version = hello["version"], hello["node"]
+        self._gc_next = False
+
+    def timed_run(self, code: str) -> tuple[object, float, float]:
+        self.proc.stdin.write(json.dumps({"code": code, "gc": self._gc_next}) + "\n")
+        self._gc_next = False
+        reply = json.loads(self.proc.stdout.readline() or '{"error": "node exited"}')
+        if "error" in reply:
+            raise RuntimeError(f"wasmoon: {reply['error']}")
+        return reply["value"], reply["wall"], reply["cpu"]
+
+    def run(self, code: str):
+        return self.timed_run(code)[0]
+
+    def gc(self) -> None:
+        self._gc_next = True  # done in node just before the next timed chunk
+
+
 # -- CPU workloads
 
 
@@ -246,6 +312,8 @@ class Timing:
 
 def time_once(engine, code: str):
     engine.gc()
+    if hasattr(engine, "timed_run"):  # an engine in another process times itself
+        return engine.timed_run(code)
     c0, w0 = time.thread_time(), time.perf_counter()
     value = engine.run(code)
     w1, c1 = time.perf_counter(), time.thread_time()
@@ -301,35 +369,49 @@ def best_ratios(results: dict[str, tuple[Timing, Timing]]) -> list[float]:
     return [min(tv.wall) / min(tn.wall) for tv, tn in results.values()]
 
 
-def cpu_section(results, reps: int, memory_mb: int, peak_bytes: int, wasm: Path) -> str:
-    gm = geomean(ratios(results))
-    gm_cpu = geomean(ratios(results, cpu=True))
-    gm_best = geomean(best_ratios(results))
-    worst = max(max(tv.spread, tn.spread) for tv, tn in results.values())
+def pair(many: dict[str, list[Timing]], i: int) -> dict[str, tuple[Timing, Timing]]:
+    """Engine i against native (the last engine), per workload."""
+    return {k: (v[i], v[-1]) for k, v in many.items()}
+
+
+def cpu_section(many: dict[str, list[Timing]], labels: list[str], reps: int, memory_mb: int,
+                peak_bytes: int, wasm: Path, peer_note: str, scale: float = 1.0) -> str:
+    """labels: the engines of `many` but native (the last), the VM first."""
+    pairs = [pair(many, i) for i in range(len(labels))]
+    gms = [geomean(ratios(r)) for r in pairs]
+    worst = max(t.spread for ts in many.values() for t in ts)
     wasm_kb = wasm.stat().st_size / 1024
     lines = [
         "## Engine: Lua in the VM vs native Lua 5.4",
         "",
         f"`python benchmarks/bench_engine.py`: each workload is one chunk run by `LuaVM.eval` "
-        f"(memory {memory_mb} MB, `{wasm.name}` {wasm_kb:.0f} KB as built) and by native Lua 5.4.8 "
-        f"(lupa's `lua54`), {reps} timed runs each, interleaved, after one warm-up; a full GC "
-        f"precedes every run. Median wall time; ratio = VM / native (lower is better).",
+        f"(memory {memory_mb} MB, `{wasm.name}` {wasm_kb:.0f} KB as built), by native Lua 5.4.8 "
+        f"(lupa's `lua54`) and, when node and npm are present, by wasmoon; {reps} timed runs each, "
+        f"interleaved, after one warm-up; a full GC precedes every run. Median wall time; "
+        f"ratio = engine / native (lower is better). {peer_note}",
         "",
-        "| workload | what | VM (ms) | native (ms) | ratio |",
-        "|---|---|---:|---:|---:|",
+        "| workload | what | " + " | ".join(f"{l} (ms)" for l in labels) + " | native (ms) | "
+        + " | ".join(f"{l} ratio" for l in labels) + " |",
+        "|---|---|" + "---:|" * (2 * len(labels) + 1),
     ]
     by_name = {w.name: w for w in WORKLOADS}
-    for name, (tv, tn) in results.items():
-        w = by_name[name]
-        lines.append(f"| {name} | {w.describe()} "
-                     f"| {tv.median * 1e3:.1f} | {tn.median * 1e3:.1f} | {tv.median / tn.median:.2f}× |")
+    for name, ts in many.items():
+        lines.append(f"| {name} | {by_name[name].describe(scale)} | "
+                     + " | ".join(f"{t.median * 1e3:.1f}" for t in ts) + " | "
+                     + " | ".join(f"{t.median / ts[-1].median:.2f}×" for t in ts[:-1]) + " |")
+    lines.append("| **geometric mean** | | " + "| " * (len(labels) + 1)
+                 + " | ".join(f"**{g:.2f}×**" for g in gms) + " |")
+    gm = gms[0]
     verdict = "meets" if gm <= GOAL_RATIO else f"misses by {(gm / GOAL_RATIO - 1) * 100:.0f} %"
+    lines += ["", f"- Goal: geometric mean ≤ {GOAL_RATIO}× native: **{verdict}**."]
+    if len(labels) > 1:
+        lines.append(f"- Against the peer: {labels[0]} / {labels[1]} = {gms[0] / gms[1]:.2f} "
+                     f"({'faster' if gms[0] < gms[1] else 'slower'} than {labels[1]}).")
+    for label, r in zip(labels, pairs):
+        lines.append(f"- Cross-checks, {label}: on CPU time instead of wall time, geometric mean "
+                     f"{geomean(ratios(r, cpu=True)):.2f}×; fastest run against fastest run, "
+                     f"{geomean(best_ratios(r)):.2f}×.")
     lines += [
-        f"| **geometric mean** | | | | **{gm:.2f}×** |",
-        "",
-        f"- Goal: geometric mean ≤ {GOAL_RATIO}× native: **{verdict}**.",
-        f"- Cross-checks: on thread CPU time instead of wall time, geometric mean {gm_cpu:.2f}×; "
-        f"fastest run against fastest run, {gm_best:.2f}×.",
         f"- Noise: the widest (max − min) / median over any workload's runs was {worst * 100:.0f} % "
         f"(2 cores shared with other jobs).",
         f"- Peak VM heap use over all workloads: {peak_bytes / 2**20:.1f} MB of {memory_mb} MB.",
@@ -431,6 +513,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                     help="extra wasmtime.Config setting, e.g. cranelift_opt_level=speed_and_size, "
                          "memory_may_move=false, or a raw Cranelift flag: cranelift.NAME=VALUE")
+    ap.add_argument("--no-wasmoon", action="store_true", help="leave out the wasmoon column")
     ap.add_argument("--json", type=Path, help="also write raw timings here")
     args = ap.parse_args(argv)
 
@@ -446,15 +529,29 @@ def main(argv: list[str] | None = None) -> int:
     sections = []
     if args.only in (None, "cpu"):
         log(f"CPU workloads, {args.reps} runs each, memory {args.memory_mb} MB")
-        wasm_engine = WasmEngine(args.memory_mb, make_runtime(args.wasm, config))
-        results = measure_cpu(wasm_engine, NativeEngine(), args.reps, args.scale, args.workload)
-        sections.append(cpu_section(results, args.reps, args.memory_mb, wasm_engine.peak_bytes(),
-                                    args.wasm or WASM_PATH))
-        raw["cpu"] = {k: {"vm": tv.wall, "native": tn.wall, "vm_cpu": tv.cpu, "native_cpu": tn.cpu}
-                      for k, (tv, tn) in results.items()}
+        wasm_engine = WasmEngine(args.memory_mb, make_runtime(args.wasm, config), "lua-wasm")
+        engines: list = [wasm_engine]
+        why_not = "`--no-wasmoon` was given" if args.no_wasmoon else wasmoon_unavailable()
+        if why_not is None:
+            peer = WasmoonEngine()
+            engines.append(peer)
+            peer_note = (f"wasmoon {peer.version} on node {peer.node_version} (V8), installed by npm into "
+                         f"a cache folder outside the repository; it times each run inside node.")
+        else:
+            peer_note = f"The wasmoon column was skipped: {why_not}."
+            log(peer_note)
+        many = measure_many(engines + [NativeEngine()], args.reps, args.scale, args.workload)
+        sections.append(cpu_section(many, [e.label for e in engines], args.reps, args.memory_mb,
+                                    wasm_engine.peak_bytes(), args.wasm or WASM_PATH, peer_note, args.scale))
+        results = pair(many, 0)
+        raw["cpu"] = {k: {e.label: t.wall for e, t in zip(engines + [NativeEngine], ts)}
+                      | {e.label + "_cpu": t.cpu for e, t in zip(engines + [NativeEngine], ts)}
+                      for k, ts in many.items()}
         raw["geomean"] = geomean(ratios(results))
         raw["geomean_cpu"] = geomean(ratios(results, cpu=True))
         raw["geomean_best"] = geomean(best_ratios(results))
+        if len(engines) > 1:
+            raw["geomean_wasmoon"] = geomean(ratios(pair(many, 1)))
     if args.only in (None, "start") and not args.wasm and not config:
         log(f"VM start, {args.start_runs} fresh processes")
         samples = measure_start(args.start_runs, abi.MEMORY_SIZE_DEFAULT_BYTES)

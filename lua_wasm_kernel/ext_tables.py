@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import wasmtime
 
-from . import serializer
+from . import abi, serializer
 from .abi import Tag
 from .hostcall import HostCallError
+from .store_files import check_name
 
 if TYPE_CHECKING:
     from .vm import LuaVM
@@ -43,7 +44,7 @@ TableName = str | bytes
 # What a loader yields: each table's name and its items (key bytes -> value bytes).
 Loader = Callable[[], Iterable[tuple[TableName, dict[bytes, bytes]]]]
 
-NAME_SIZE_MAX_BYTES = 256  # limits.zig: ext_table_name_size_max_bytes
+NAME_SIZE_MAX_BYTES = abi.EXT_TABLE_NAME_SIZE_MAX_BYTES  # owned by src/limits.zig
 # Results below zero (src/ffi.zig): no table with that id, the host failed,
 # the key given to next is not in the table.
 NO_TABLE = -1
@@ -423,11 +424,7 @@ def _import_functions(store: ExtStore, vm: LuaVM, memory: list[memoryview]) -> d
 
 
 def _check_name(name: Any) -> TableName:
-    if not isinstance(name, (str, bytes)):
-        raise HostCallError(f"a table name is a string, not {type(name).__name__}")
-    if not 0 < len(_name_bytes(name)) <= NAME_SIZE_MAX_BYTES:
-        raise HostCallError(f"a table name is 1 to {NAME_SIZE_MAX_BYTES} bytes long")
-    return name
+    return check_name(name, "table", NAME_SIZE_MAX_BYTES)
 
 
 def _name_bytes(name: TableName) -> bytes:

@@ -123,3 +123,20 @@ test "a Box's blocks are freed by release, and by __gc after an error" {
     _ = c.lua_gc(L, c.LUA_GCCOLLECT);
     try std.testing.expectEqual(before, harness.heap.used_bytes);
 }
+
+test "alloc gives heap blocks back through free, collecting Lua's garbage when short" {
+    const L = harness.newState();
+    defer c.lua_close(L);
+    useHeap(&harness.heap);
+    const before = harness.heap.used_bytes;
+    const p = alloc(L, 100).?;
+    try std.testing.expect(harness.heap.used_bytes > before);
+    free(p);
+    try std.testing.expectEqual(before, harness.heap.used_bytes);
+    // Garbage fills most of the heap: only a collection makes room.
+    try harness.run(L, "garbage = {} for i = 1, 4000 do garbage[i] = ('x'):rep(150) .. i end garbage = nil");
+    const room = harness.heap.capacity() - harness.heap.used_bytes;
+    const big = alloc(L, room + 100_000) orelse return error.TestUnexpectedResult;
+    free(big);
+    try std.testing.expect(alloc(null, harness.heap.capacity()) == null);
+}

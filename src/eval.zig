@@ -189,3 +189,148 @@ fn replyError(L: ?*lua.State, status: Status, message: []const u8, traceback: []
         use_oom_reply = true;
     };
 }
+
+// ---------------------------------------------------------------- tests
+
+const harness = @import("test_harness.zig");
+const ffi = @import("ffi.zig");
+const testing = std.testing;
+
+/// A reply, read back: the status, then values (their display texts) or an error.
+const TestReply = struct {
+    status: Status,
+    count: u32 = 0,
+    texts: [8][]const u8 = undefined,
+    message: []const u8 = "",
+    traceback: []const u8 = "",
+
+    fn read() !TestReply {
+        const b = replyBytes();
+        var at: usize = 4;
+        var r = TestReply{ .status = @enumFromInt(std.mem.readInt(i32, b[0..4], .little)) };
+        if (r.status != .ok) {
+            r.message = string(b, &at);
+            r.traceback = string(b, &at);
+        } else {
+            r.count = std.mem.readInt(u32, b[4..8], .little);
+            at = 8;
+            for (0..r.count) |i| {
+                at += try serializer.decode(state.L, b[at..]);
+                lua.pop(state.L, 1);
+                r.texts[i] = string(b, &at);
+            }
+        }
+        try testing.expectEqual(b.len, at);
+        return r;
+    }
+
+    fn string(b: []const u8, at: *usize) []const u8 {
+        const len = std.mem.readInt(u32, b[at.*..][0..4], .little);
+        defer at.* += 4 + len;
+        return b[at.* + 4 ..][0..len];
+    }
+};
+
+/// Evaluates `code` as the cell "[cell 1]" in the engine and reads the reply.
+fn evalCell(code: []const u8) !TestReply {
+    const status = eval("[cell 1]", code);
+    const r = try TestReply.read();
+    try testing.expectEqual(status, r.status);
+    return r;
+}
+
+test "an expression's value comes back with its display text" {
+    _ = harness.engine();
+    const r = try evalCell("1 + 1, 'a', {x = 1}");
+    try testing.expectEqual(Status.ok, r.status);
+    try testing.expectEqual(@as(u32, 3), r.count);
+    try testing.expectEqualStrings("2", r.texts[0]);
+    try testing.expectEqualStrings("a", r.texts[1]);
+    try testing.expectEqualStrings("{x = 1}", r.texts[2]);
+}
+
+test "statements run as they are; then the last line's value is shown" {
+    _ = harness.engine();
+    var r = try evalCell("x = 20");
+    try testing.expectEqual(@as(u32, 0), r.count);
+    r = try evalCell("local y = x + 1\nprint(y)\ny * 2\n");
+    try testing.expectEqual(@as(u32, 1), r.count);
+    try testing.expectEqualStrings("42", r.texts[0]);
+    try testing.expectEqualStrings("21\n", ffi.native.captured[0..ffi.native.captured_len]);
+    // A `return` of its own is kept as it is.
+    r = try evalCell("local t = {}\nreturn #t, 'n'");
+    try testing.expectEqual(@as(u32, 2), r.count);
+    try testing.expectEqualStrings("0", r.texts[0]);
+}
+
+test "a trailing semicolon asks for no result" {
+    _ = harness.engine();
+    var r = try evalCell("1 + 1;  \n");
+    try testing.expectEqual(Status.ok, r.status);
+    try testing.expectEqual(@as(u32, 0), r.count);
+    r = try evalCell("'semi;'");
+    try testing.expectEqual(@as(u32, 1), r.count);
+}
+
+test "a syntax error is the statement form's, named after the cell" {
+    _ = harness.engine();
+    var r = try evalCell("x = = 1");
+    try testing.expectEqual(Status.syntax_error, r.status);
+    try testing.expectEqualStrings("[cell 1]:1: unexpected symbol near '='", r.message);
+    try testing.expectEqualStrings("", r.traceback);
+    // Both forms fail: the statements' error is the one reported.
+    r = try evalCell("local a = 1\nlocal b = = 2");
+    try testing.expectEqualStrings("[cell 1]:2: unexpected symbol near '='", r.message);
+    // A name that starts with '=' or '@' is Lua's own.
+    try testing.expectEqual(Status.syntax_error, eval("=raw", "("));
+    r = try TestReply.read();
+    try testing.expect(std.mem.startsWith(u8, r.message, "raw:1:"));
+}
+
+test "a runtime error gives its message and a traceback without the engine's frame" {
+    _ = harness.engine();
+    var r = try evalCell("local function f() error('boom') end\nf()");
+    try testing.expectEqual(Status.runtime_error, r.status);
+    try testing.expectEqualStrings("[cell 1]:1: boom", r.message);
+    try testing.expect(std.mem.startsWith(u8, r.traceback, "stack traceback:"));
+    try testing.expect(std.mem.indexOf(u8, r.traceback, "in local 'f'") != null);
+    try testing.expect(!std.mem.endsWith(u8, r.traceback, "[C]: in ?"));
+    // Error objects that are not strings, as lua.c shows them.
+    r = try evalCell("error({})");
+    try testing.expectEqualStrings("(error object is a table value)", r.message);
+    r = try evalCell("error(setmetatable({}, {__tostring = function() return 'custom' end}))");
+    try testing.expectEqualStrings("custom", r.message);
+}
+
+test "a value that cannot be displayed still comes back" {
+    _ = harness.engine();
+    const r = try evalCell("setmetatable({}, {__tostring = function() error('no') end})");
+    try testing.expectEqual(@as(u32, 1), r.count);
+    try testing.expectEqualStrings("<value cannot be displayed>", r.texts[0]);
+}
+
+test "Lua cannot call the engine's eval" {
+    _ = harness.engine();
+    const r = try evalCell("local f = debug.getinfo(2, 'f').func\nreturn select(2, pcall(f)), select(2, pcall(f, 1))");
+    try testing.expectEqual(@as(u32, 2), r.count);
+    try testing.expectEqualStrings("the engine's eval cannot be called from Lua", r.texts[0]);
+    try testing.expectEqualStrings("the engine's eval cannot be called from Lua", r.texts[1]);
+}
+
+test "running out of memory is its own status, and the next cell runs" {
+    _ = harness.engine();
+    var r = try evalCell("local t = {}\nfor i = 1, 1e9 do t[i] = ('x'):rep(100) .. i end");
+    try testing.expectEqual(Status.out_of_memory, r.status);
+    try testing.expectEqualStrings("not enough memory", r.message);
+    r = try evalCell("2 ^ 10");
+    try testing.expectEqualStrings("1024.0", r.texts[0]);
+}
+
+test "the status of a Lua error" {
+    try testing.expectEqual(Status.ok, Status.fromLua(c.LUA_OK, false));
+    try testing.expectEqual(Status.syntax_error, Status.fromLua(c.LUA_ERRSYNTAX, true));
+    try testing.expectEqual(Status.out_of_memory, Status.fromLua(c.LUA_ERRMEM, true));
+    try testing.expectEqual(Status.runtime_error, Status.fromLua(c.LUA_ERRRUN, false));
+    try testing.expectEqual(Status.interrupted, Status.fromLua(c.LUA_ERRRUN, true));
+    try testing.expectEqual(Status.interrupted, Status.fromLua(c.LUA_ERRERR, true));
+}

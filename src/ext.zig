@@ -610,3 +610,131 @@ test "a refused store frees what it encoded" {
     );
     try std.testing.expect(harness.heap.used_bytes <= used + 4096);
 }
+
+test "# and pairs walk the host's table, long pairs included" {
+    const L = testState();
+    defer c.lua_close(L);
+    try run(L,
+        \\local t = ext.table("t")
+        \\assert(#t == 0)
+        \\t[1] = "a"; t[2] = "b"; t[3] = string.rep("c", 400); t.name = "n"
+        \\assert(#t == 3)
+        \\local keys, values = {}, {}
+        \\for k, v in pairs(t) do keys[#keys + 1] = k; values[#values + 1] = v end
+        \\assert(#keys == 4 and keys[1] == 1 and keys[3] == 3 and keys[4] == "name")
+        \\assert(values[3] == string.rep("c", 400) and values[4] == "n")
+        \\t[2] = nil
+        \\assert(#t == 1)
+        \\assert(getmetatable(t) == false)
+    );
+    try run(L,
+        \\local t = ext.table("t")
+        \\local f = pairs(t)
+        \\local ok, msg = pcall(f, t, "missing")
+        \\assert(not ok and msg:find("invalid key to 'next'"), msg)
+        \\ok, msg = pcall(f, t, {})
+        \\assert(not ok and msg:find("invalid key to 'next'"), msg)
+        \\ok, msg = pcall(f, t, string.rep("k", 300))
+        \\assert(not ok and msg:find("invalid key to 'next'"), msg)
+        \\assert(f(t, nil) == 1)
+    );
+}
+
+test "a failing host is an error that says how it failed" {
+    const L = testState();
+    defer c.lua_close(L);
+    try run(L, "t = ext.table('t'); t.x = 1");
+    const cases = [_]struct { code: i32, message: []const u8 }{
+        .{ .code = ffi.ext_no_table, .message = "ext.table: the host has no such table" },
+        .{ .code = ffi.ext_failed, .message = "ext.table: the host failed (see the kernel's log)" },
+    };
+    for (cases) |case| {
+        ffi.native.ext_fail = case.code;
+        defer ffi.native.ext_fail = 0;
+        for ([_][]const u8{ "return t.x", "t.x = 2", "return #t", "for k in pairs(t) do end" }) |code| {
+            try std.testing.expectEqual(c.LUA_OK, c.luaL_loadbufferx(L, code.ptr, code.len, "=t", "t"));
+            try std.testing.expect(lua.pcall(L, 0, 0, 0) != c.LUA_OK);
+            try std.testing.expect(std.mem.endsWith(u8, lua.toSlice(L, -1).?, case.message));
+            lua.pop(L, 1);
+        }
+    }
+}
+
+test "a malformed or too deep stored value is refused" {
+    const L = testState();
+    defer c.lua_close(L);
+    try run(L, "t = ext.table('t'); t.bad = 1; t.deep = 1");
+    // Overwrite the stored bytes, as a broken host would.
+    for (&ffi.native.ext_slots) |*s| {
+        if (s.value_len == 0) continue;
+        if (std.mem.endsWith(u8, s.key[0..s.key_len], "bad")) {
+            s.value[0] = 0x42;
+            s.value_len = 1;
+        } else {
+            const level = [_]u8{ 0x05, 1, 0, 0, 0, 0x02, 1, 0, 0, 0, 0, 0, 0, 0 };
+            for (0..70) |i| @memcpy(s.value[i * level.len ..][0..level.len], &level);
+            s.value[70 * level.len] = 0x00;
+            s.value_len = 70 * level.len + 1;
+        }
+    }
+    try run(L,
+        \\local ok, msg = pcall(function() return t.bad end)
+        \\assert(not ok and msg:find("ext.table: malformed value in the host's store", 1, true), msg)
+        \\ok, msg = pcall(function() return t.deep end)
+        \\assert(not ok and msg:find("nested deeper than 64 levels", 1, true), msg)
+        \\ok, msg = pcall(pairs(t), t)
+        \\assert(not ok and msg:find("malformed value", 1, true), msg)
+    );
+}
+
+test "ext.tables and ext.drop ask the host; names are checked first" {
+    const L = testState();
+    defer c.lua_close(L);
+    // {"a", "b"}
+    ffi.native.host_reply = &.{ 0x05, 2, 0, 0, 0, 0x02, 1, 0, 0, 0, 0, 0, 0, 0, 0x04, 1, 0, 0, 0, 'a', 0x02, 2, 0, 0, 0, 0, 0, 0, 0, 0x04, 1, 0, 0, 0, 'b' };
+    try run(L, "local n = ext.tables(); assert(#n == 2 and n[2] == 'b')");
+    try std.testing.expectEqualStrings("lua_wasm.ext.tables", ffi.native.host_last_name[0..ffi.native.host_last_name_len]);
+    ffi.native.host_reply = &.{ 0x01, 1 };
+    try run(L, "assert(ext.drop('t') == true)");
+    try std.testing.expectEqualStrings("lua_wasm.ext.drop", ffi.native.host_last_name[0..ffi.native.host_last_name_len]);
+    const calls = ffi.native.host_calls;
+    ffi.native.host_reply = "store is locked";
+    ffi.native.host_reply_is_error = true;
+    try run(L,
+        \\local ok, msg = pcall(ext.drop, "t")
+        \\assert(not ok and msg:find("ext.drop: store is locked", 1, true), msg)
+        \\ok, msg = pcall(ext.tables)
+        \\assert(not ok and msg:find("ext.tables: store is locked", 1, true), msg)
+        \\ok, msg = pcall(ext.table, "new")
+        \\assert(not ok and msg:find("ext.table: store is locked", 1, true), msg)
+        \\ok, msg = pcall(ext.table, "")
+        \\assert(not ok and msg:find("a table name is 1 to 256 bytes long", 1, true), msg)
+        \\ok, msg = pcall(ext.drop, string.rep("n", 257))
+        \\assert(not ok and msg:find("a table name is 1 to 256 bytes long", 1, true), msg)
+        \\ok, msg = pcall(ext.table, 7)
+        \\assert(not ok and msg:find("string expected, got number", 1, true), msg)
+    );
+    try std.testing.expectEqual(calls + 3, ffi.native.host_calls);
+    ffi.native.host_reply = &.{ 0x04, 1, 0, 0, 0, 'x' };
+    ffi.native.host_reply_is_error = false;
+    try run(L,
+        \\local ok, msg = pcall(ext.table, "odd")
+        \\assert(not ok and msg:find("the host gave no table id", 1, true), msg)
+    );
+}
+
+test "a value the crossing's heap cannot hold is refused with a memory error" {
+    const L = testState();
+    defer c.lua_close(L);
+    var tiny_region: [256]u8 align(8) = undefined;
+    var tiny = @import("allocator.zig").Tlsf.init(&tiny_region);
+    try run(L, "t = ext.table('t')");
+    crossing.useHeap(&tiny);
+    defer crossing.useHeap(&harness.heap);
+    try run(L,
+        \\local ok, msg = pcall(function() t.x = {1, 2, 3} end)
+        \\assert(not ok and msg:find("ext.table: not enough memory to encode the value", 1, true), msg)
+        \\t.y = 5
+        \\assert(t.y == 5)
+    );
+}

@@ -27,34 +27,7 @@ const host = if (builtin.target.cpu.arch.isWasm()) struct {
     extern "env" fn lw_file_remove(path_ptr: [*]const u8, path_len: u32) i32;
     extern "env" fn lw_file_rename(from_ptr: [*]const u8, from_len: u32, to_ptr: [*]const u8, to_len: u32) i32;
     extern "env" fn lw_file_tmpname(dst_ptr: [*]u8, dst_cap: u32) i32;
-} else struct {
-    // Native tests: a host without files.
-    const refused = -@as(i32, @intFromEnum(Errno.EACCES));
-    fn lw_file_open(_: ?[*]const u8, _: u32, _: [*]const u8, _: u32) i32 {
-        return refused;
-    }
-    fn lw_file_read(_: u32, _: [*]u8, _: u32) i32 {
-        return -@as(i32, @intFromEnum(Errno.EBADF));
-    }
-    fn lw_file_write(_: u32, _: [*]const u8, _: u32) i32 {
-        return -@as(i32, @intFromEnum(Errno.EBADF));
-    }
-    fn lw_file_seek(_: u32, _: i64, _: u32) i64 {
-        return -@as(i64, @intFromEnum(Errno.EBADF));
-    }
-    fn lw_file_close(_: u32) i32 {
-        return 0;
-    }
-    fn lw_file_remove(_: [*]const u8, _: u32) i32 {
-        return refused;
-    }
-    fn lw_file_rename(_: [*]const u8, _: u32, _: [*]const u8, _: u32) i32 {
-        return refused;
-    }
-    fn lw_file_tmpname(_: [*]u8, _: u32) i32 {
-        return refused;
-    }
-};
+} else ffi.native.files; // native tests: an in-memory folder
 
 /// Error numbers of the file imports: Linux's, whatever the host's system
 /// (abi.py: Errno). Messages as glibc's strerror words them.
@@ -653,8 +626,8 @@ test "liolib writes through the output path and refuses files the host refuses" 
     try harness.run(L,
         \\assert(io.write("a", 1, 2.5) == io.stdout)
         \\assert(io.type(io.stdout) == "file" and io.type(42) == nil)
-        \\local f, msg, code = io.open("x.txt")
-        \\assert(f == nil and msg == "x.txt: Permission denied" and code == 13)
+        \\local f, msg, code = io.open("/x.txt")
+        \\assert(f == nil and msg == "/x.txt: Permission denied" and code == 13)
         \\assert(select(3, io.stdin:write("x")) == 9)
         \\assert(io.stdout:seek() == nil)
     );
@@ -688,4 +661,240 @@ test "stdin: a line at a time from the input box, liolib's formats over it" {
         \\local ok, e = pcall(io.read)
         \\assert(not ok and e == "io.read: this frontend does not allow input", e)
     );
+}
+
+const folder = ffi.native.files;
+
+test "a file written, then read back by lines, numbers and blocks" {
+    const L = harness.engine();
+    try harness.run(L,
+        \\local f = assert(io.open("a.txt", "w"))
+        \\assert(f:write("one\n", 2, "\n", 3.5, " 12 rest\n") == f)
+        \\assert(f:close() == true)
+        \\local lines = {}
+        \\for l in io.lines("a.txt") do lines[#lines + 1] = l end
+        \\assert(#lines == 3 and lines[1] == "one" and lines[2] == "2" and lines[3] == "3.5 12 rest")
+        \\f = io.open("a.txt")
+        \\assert(f:read("l") == "one" and f:read("n") == 2 and f:read("n") == 3.5 and f:read("n") == 12)
+        \\assert(f:read(1) == " " and f:read("a") == "rest\n" and f:read("a") == "" and f:read(1) == nil)
+        \\assert(f:read("l") == nil and f:read(0) == nil)
+        \\f:close()
+        \\assert(io.type(f) == "closed file")
+    );
+    try std.testing.expectEqualStrings("one\n2\n3.5 12 rest\n", folder.contents("a.txt").?);
+}
+
+test "seek and tell count the bytes read ahead and written behind" {
+    const L = harness.engine();
+    try harness.run(L,
+        \\local f = assert(io.open("b.txt", "w+"))
+        \\f:write("hello world")
+        \\assert(f:seek("cur") == 11 and f:seek("end") == 11)
+        \\assert(f:seek("set", 6) == 6 and f:read(5) == "world" and f:seek() == 11)
+        \\assert(f:seek("set") == 0 and f:read(2) == "he" and f:seek("cur", 1) == 3 and f:read(1) == "l")
+        \\assert(f:seek("set") == 0 and f:read(1) == "h")
+        \\-- A write after a read puts the host's position back first.
+        \\-- (f:seek() would too: nothing may come between.)
+        \\f:write("J")
+        \\assert(f:seek("cur", -2) == 0 and f:read("a") == "hJllo world")
+        \\assert(f:seek("set", -5) == nil)
+        \\f:close()
+    );
+    try std.testing.expectEqualStrings("hJllo world", folder.contents("b.txt").?);
+}
+
+test "long files: reads past the buffer, and straight to the destination" {
+    const L = harness.engine();
+    try harness.run(L,
+        \\local f = assert(io.open("big", "wb"))
+        \\local block = string.rep("0123456789", 4000)
+        \\f:write(block)
+        \\f:close()
+        \\f = io.open("big", "rb")
+        \\assert(f:read(40000) == block and f:read(1) == nil)
+        \\f:seek("set", 5)
+        \\assert(f:read(20000) == block:sub(6, 20005))
+        \\assert(#f:read("a") == 19995)
+        \\f:close()
+        \\f = io.open("big", "a")
+        \\f:write("!")
+        \\f:close()
+        \\assert(#io.open("big"):read("a") == 40001)
+    );
+}
+
+test "setvbuf: none writes at once, line at each newline, full at flush" {
+    const L = harness.engine();
+    try harness.run(L, "f = io.open('c.txt', 'w'); f:write('a'); f:setvbuf('no')");
+    try std.testing.expectEqualStrings("a", folder.contents("c.txt").?);
+    try harness.run(L, "f:write('b')");
+    try std.testing.expectEqualStrings("ab", folder.contents("c.txt").?);
+    try harness.run(L, "f:setvbuf('line'); f:write('c')");
+    try std.testing.expectEqualStrings("ab", folder.contents("c.txt").?);
+    try harness.run(L, "f:write('d\\n')");
+    try std.testing.expectEqualStrings("abcd\n", folder.contents("c.txt").?);
+    try harness.run(L, "f:setvbuf('full'); f:write('e')");
+    try std.testing.expectEqualStrings("abcd\n", folder.contents("c.txt").?);
+    try harness.run(L, "f:flush()");
+    try std.testing.expectEqualStrings("abcd\ne", folder.contents("c.txt").?);
+    try harness.run(L, "f:write(string.rep('z', 20000)); f:close()");
+    try std.testing.expectEqual(@as(usize, 20006), folder.contents("c.txt").?.len);
+}
+
+test "the host's errors come back as nil, message and errno" {
+    const L = harness.engine();
+    try harness.run(L,
+        \\local f, msg, code = io.open("missing")
+        \\assert(f == nil and msg == "missing: No such file or directory" and code == 2, msg)
+        \\f = io.open("w.txt", "w")
+        \\local none, msg2, code2 = f:read("a")
+        \\assert(none == nil and msg2 == "Bad file descriptor" and code2 == 9, msg2)
+        \\f:close()
+        \\f = io.open("w.txt")
+        \\assert(select(3, f:write("x")) == 9)
+        \\f:close()
+        \\g = io.open("w.txt", "w")
+        \\g:write("pending")
+    );
+    folder.fail_errno = 28; // ENOSPC
+    try harness.run(L,
+        \\local ok, msg, code = g:flush()
+        \\assert(ok == nil and msg == "No space left on device" and code == 28, msg)
+        \\g:write("more")
+        \\ok, msg, code = g:close()
+        \\assert(ok == nil and code == 28, msg)
+    );
+    folder.fail_errno = 99; // unknown to the engine: an I/O error
+    try harness.run(L,
+        \\local f = io.open("w.txt")
+        \\local ok, msg, code = f:read("a")
+        \\assert(ok == nil and msg == "Input/output error" and code == 5, msg)
+        \\assert(f:seek("set") == nil)
+        \\f:close()
+    );
+    folder.fail_errno = 0;
+}
+
+test "os.remove, os.rename and os.tmpname work in the folder, and report failures" {
+    const L = harness.engine();
+    try harness.run(L,
+        \\io.open("r.txt", "w"):close()
+        \\assert(os.rename("r.txt", "s.txt") == true)
+        \\assert(io.open("r.txt") == nil and io.open("s.txt"))
+        \\local ok, msg, code = os.rename("r.txt", "t.txt")
+        \\assert(ok == nil and msg == "No such file or directory" and code == 2, msg)
+        \\ok, msg, code = os.rename("s.txt", "/etc/x")
+        \\assert(ok == nil and code == 13, msg)
+        \\assert(os.remove("s.txt") == true)
+        \\ok, msg, code = os.remove("s.txt")
+        \\assert(ok == nil and msg == "s.txt: No such file or directory" and code == 2, msg)
+        \\local name = os.tmpname()
+        \\assert(name:find("^lua_tmp") and io.open(name):read("a") == "")
+        \\assert(os.remove(name))
+    );
+    folder.fail_errno = 28;
+    defer folder.fail_errno = 0;
+    try harness.run(L,
+        \\local ok, msg = pcall(os.tmpname)
+        \\assert(not ok and msg:find("unable to generate a unique filename"), msg)
+    );
+}
+
+test "io.tmpfile is anonymous, and goes when closed" {
+    const L = harness.engine();
+    try harness.run(L,
+        \\local f = io.tmpfile()
+        \\f:write("abc")
+        \\assert(f:seek("set") == 0 and f:read("a") == "abc")
+        \\f:close()
+    );
+    for (folder.entries) |e| try std.testing.expect(!e.used);
+}
+
+test "a binary chunk is reopened in binary mode, then refused" {
+    const L = harness.engine();
+    try harness.run(L,
+        \\io.open("chunk", "wb"):write("\27Lua..."):close()
+        \\local f, msg = loadfile("chunk")
+        \\assert(f == nil and msg:find("binary"), msg)
+        \\io.open("src.lua", "w"):write("#!shebang\nreturn 6 * 7"):close()
+        \\assert(loadfile("src.lua")() == 42 and dofile("src.lua") == 42)
+    );
+}
+
+test "stdout and stderr go to the output; neither reads nor seeks" {
+    const L = harness.engine();
+    try harness.run(L,
+        \\io.stdout:setvbuf("no")
+        \\io.write("out")
+        \\io.stderr:write("err")
+        \\assert(io.stdout:flush() == true)
+        \\local none, msg, code = io.stdout:read("l")
+        \\assert(none == nil and code == 9, msg)
+        \\assert(select(3, io.stderr:read(3)) == 9)
+        \\assert(io.stdout:seek("set") == nil and io.stdin:seek() == nil)
+        \\assert(io.stdin:flush() == true)
+    );
+    try std.testing.expectEqualStrings("outerr", ffi.native.captured[0..ffi.native.captured_len]);
+    try std.testing.expectEqualStrings("err", ffi.native.captured_err[0..ffi.native.captured_err_len]);
+}
+
+var test_epoch: i64 = 1;
+var test_epoch_reply: [9]u8 = undefined;
+
+fn stdinReplies(name: []const u8) ?[]const u8 {
+    if (!std.mem.eql(u8, name, input_epoch_function)) return null;
+    test_epoch_reply[0] = 0x02;
+    std.mem.writeInt(i64, test_epoch_reply[1..9], test_epoch, .little);
+    return &test_epoch_reply;
+}
+
+test "stdin keeps a line's rest within a cell, and drops it in the next" {
+    const L = harness.engine();
+    defer std_files[0] = File.init(.stdin, true, false); // its buffer was this engine's
+    ffi.native.host_reply = &.{ 0x04, 7, 0, 0, 0, '4', '2', ' ', 'r', 'e', 's', 't' };
+    ffi.native.host_reply_for = stdinReplies;
+    test_epoch = 1;
+    try harness.run(L, "assert(io.read('n') == 42)");
+    try harness.run(L, "assert(io.read(2) == ' r')"); // the same epoch: the rest stays
+    test_epoch = 2;
+    try harness.run(L, "assert(io.read('l') == '42 rest')"); // a new cell: a new line
+    // End of input (nil), and an empty line, which ends a read of a size.
+    ffi.native.host_reply = &.{0x00};
+    try harness.run(L, "assert(io.read('l') == nil and io.read('a') == '')");
+    ffi.native.host_reply = &.{ 0x04, 0, 0, 0, 0 };
+    try harness.run(L, "assert(io.read('L') == '\\n' and io.read(5) == nil)");
+    ffi.native.host_reply = &.{ 0x02, 1 };
+    try harness.run(L,
+        \\local ok, e = pcall(io.read)
+        \\assert(not ok and e:find("io.read: malformed reply from the input box", 1, true), e)
+    );
+    ffi.native.host_reply = "no input here";
+    ffi.native.host_reply_is_error = true;
+    try harness.run(L,
+        \\local ok, e = pcall(function() for l in io.lines() do end end)
+        \\assert(not ok and e:find("io.lines: no input here", 1, true), e)
+    );
+}
+
+fn stopDuringInput() void {
+    interrupt.signals.interrupt = 1;
+}
+
+test "a stop while the input box waits interrupts the read" {
+    const L = harness.engine();
+    defer std_files[0] = File.init(.stdin, true, false);
+    ffi.native.host_reply = &.{ 0x04, 1, 0, 0, 0, 'x' };
+    ffi.native.on_host_call = stopDuringInput;
+    defer interrupt.signals.interrupt = 0;
+    try std.testing.expectEqualStrings("interrupted!", try harness.runError(L, "local ok, e = pcall(io.read); reached = true"));
+    lua.pop(L, 1);
+    interrupt.settle(L);
+    try harness.run(L, "assert(reached == nil)");
+}
+
+test "strerror knows the host's error numbers, and only those" {
+    try std.testing.expectEqualStrings("No space left on device", std.mem.span(lw_strerror(28)));
+    try std.testing.expectEqualStrings("Too many levels of symbolic links", std.mem.span(lw_strerror(40)));
+    try std.testing.expectEqualStrings("Unknown error", std.mem.span(lw_strerror(3)));
 }

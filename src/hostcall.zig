@@ -315,3 +315,94 @@ test "a reply too large for the heap is an error, and the host forgets it" {
         \\assert(ok and r == 7)
     );
 }
+
+/// The host's Lua module for the stubs (display and require share it here).
+const test_module_source =
+    \\local host_call, helpers = ...
+    \\return {
+    \\  html = function(s) return "html:" .. s end,
+    \\  call = function(...) return select("#", ...), ... end,
+    \\  help = function(x) return "help:" .. type(x) end,
+    \\  text = function() helpers.raise("bad text") end,
+    \\  page = function() return type(host_call), type(helpers.render) end,
+    \\  searcher = function(name) return function() return "loaded " .. name end, ":notebook:" end,
+    \\  searchpath = function(name, path) return nil, "no " .. name .. " in " .. path end,
+    \\}
+;
+var test_module: []const u8 = "";
+var test_module_reply: [1024]u8 = undefined;
+
+fn moduleReply(name: []const u8) ?[]const u8 {
+    if (!std.mem.eql(u8, name, module_source_function)) return null;
+    test_module_reply[0] = 0x04;
+    std.mem.writeInt(u32, test_module_reply[1..5], @intCast(test_module.len), .little);
+    @memcpy(test_module_reply[5..][0..test_module.len], test_module);
+    return test_module_reply[0 .. 5 + test_module.len];
+}
+
+fn engineWithModule(source: []const u8) ?*lua.State {
+    const L = harness.engine();
+    test_module = source;
+    ffi.native.host_reply_for = moduleReply;
+    return L;
+}
+
+test "display's stubs load the host's module on first use, then call into it" {
+    const L = engineWithModule(test_module_source);
+    try run(L,
+        \\assert(display.html("x") == "html:x")
+        \\assert(display.html("y") == "html:y")
+        \\local n, a, b = display("a", "b")
+        \\assert(n == 2 and a == "a" and b == "b")
+        \\assert(help(print) == "help:function" and help() == "help:nil")
+        \\local h, r = display.page()
+        \\assert(h == "function" and r == "function")
+        \\assert(package.loaded.display == display)
+    );
+    // One host call: the module's source; then the module is kept.
+    try std.testing.expectEqual(@as(usize, 1), ffi.native.host_calls);
+    try std.testing.expectEqualSlices(u8, &.{ 1, 0, 0, 0, 0x04, 7, 0, 0, 0, 'd', 'i', 's', 'p', 'l', 'a', 'y' }, ffi.native.host_last_args[0..ffi.native.host_last_args_len]);
+}
+
+test "require asks the notebook's searcher, through the host's module" {
+    const L = engineWithModule(test_module_source);
+    try run(L,
+        \\assert(require("mymod") == "loaded mymod")
+        \\assert(package.path == "./?.lua;./?/init.lua")
+        \\local none, msg = package.searchpath("x", "p")
+        \\assert(none == nil and msg == "no x in p")
+    );
+}
+
+test "a module's error names the user's line, past the module's frames" {
+    const L = engineWithModule(test_module_source);
+    try run(L,
+        \\local ok, e = pcall(function()
+        \\  display.text()
+        \\end)
+        \\assert(not ok and e == "test:2: bad text", e)
+        \\ok, e = pcall(display.text)
+        \\assert(e == "test:5: bad text", e)
+    );
+}
+
+test "a module the host cannot supply is an error naming it" {
+    var L = engineWithModule("return 42");
+    try run(L,
+        \\local ok, e = pcall(display.html, "x")
+        \\assert(e:find("lua-wasm: its module 'display' returned no table", 1, true), e)
+    );
+    L = engineWithModule("return {");
+    try run(L,
+        \\local ok, e = pcall(display.html, "x")
+        \\assert(e:find("lua-wasm/display:1:", 1, true), e)
+    );
+    L = engineWithModule("");
+    ffi.native.host_reply_for = null;
+    ffi.native.host_reply = "no such module";
+    ffi.native.host_reply_is_error = true;
+    try run(L,
+        \\local ok, e = pcall(display.html, "x")
+        \\assert(e == "lua-wasm: cannot load its module 'display': no such module", e)
+    );
+}

@@ -127,3 +127,90 @@ export fn lw_resume(co: ?*lua.State, from: ?*lua.State, narg: c_int, nres: *c_in
     if (requested()) arm(previous);
     return status;
 }
+
+// ---------------------------------------------------------------- tests
+
+const harness = @import("test_harness.zig");
+const ffi = @import("ffi.zig");
+const eval = @import("eval.zig");
+const Status = @import("error.zig").Status;
+
+test "armed with a stop requested, the hook raises, and stays armed until settled" {
+    const L = harness.engine();
+    signals.interrupt = 1;
+    arm(L);
+    try std.testing.expect(requested());
+    const loop = "for i = 1, 10 do end";
+    try std.testing.expectEqualStrings("interrupted!", try harness.runError(L, loop));
+    lua.pop(L, 1);
+    // A pcall that swallows the stop is stopped again at its caller.
+    try std.testing.expectEqualStrings("interrupted!", try harness.runError(L, "pcall(function() for i = 1, 10 do end end); x = 1"));
+    lua.pop(L, 1);
+    settle(L);
+    try std.testing.expect(!requested());
+    try std.testing.expect(c.lua_gethook(L) == null);
+    try harness.run(L, loop);
+    try harness.run(L, "assert(x == nil)");
+}
+
+test "armed with no stop requested, the hook removes itself" {
+    const L = harness.engine();
+    arm(L);
+    try std.testing.expect(c.lua_gethook(L) == &stopHook);
+    try harness.run(L, "x = 1");
+    try std.testing.expect(c.lua_gethook(L) == null);
+}
+
+test "disarm removes the stop hook and never a hook the cell set" {
+    const L = harness.engine();
+    try harness.run(L, "debug.sethook(function() end, '', 1000)");
+    const own = c.lua_gethook(L);
+    try std.testing.expect(own != null and own != &stopHook);
+    disarm(L);
+    try std.testing.expect(c.lua_gethook(L) == own);
+    arm(L);
+    disarm(L);
+    try std.testing.expect(c.lua_gethook(L) == null);
+}
+
+/// The host's watcher, as a host call is answered: asks for a stop.
+fn requestStop() void {
+    signals.interrupt = 1;
+}
+
+test "a stop during a host call interrupts the cell, even through pcall, and the next cell runs" {
+    _ = harness.engine();
+    ffi.native.host_reply = &.{ 0x01, 1 };
+    ffi.native.on_host_call = requestStop;
+    try std.testing.expectEqual(Status.interrupted, eval.eval("c", "local ok, e = pcall(wasm.snapshots)\nreached = true"));
+    ffi.native.on_host_call = null;
+    try std.testing.expectEqual(Status.ok, eval.eval("c", "assert(reached == nil)"));
+}
+
+test "a stop inside a coroutine stops the thread that resumed it" {
+    _ = harness.engine();
+    ffi.native.host_reply = &.{ 0x01, 1 };
+    ffi.native.on_host_call = requestStop;
+    const cell = "local co = coroutine.create(function() wasm.snapshots() end)\nlocal ok, e = coroutine.resume(co)\nreached = true";
+    try std.testing.expectEqual(Status.interrupted, eval.eval("c", cell));
+    ffi.native.on_host_call = null;
+    try std.testing.expectEqual(Status.ok, eval.eval("c", "assert(reached == nil)"));
+    // While a coroutine runs, it is the current thread.
+    try std.testing.expectEqual(Status.ok, eval.eval("c", "co = coroutine.running()\nassert(coroutine.wrap(function() return coroutine.running() ~= co end)())"));
+    try std.testing.expect(current_thread == state.L);
+}
+
+test "the layout gives the host the hook, the signals, the thread and the ring" {
+    const L = harness.engine();
+    const l = layout();
+    try std.testing.expectEqual(@as(u32, @intCast(@intFromPtr(&stopHook))), l.hook_fn);
+    try std.testing.expectEqual(@as(u32, @intCast(@intFromPtr(&signals))), l.signals_addr);
+    try std.testing.expectEqual(@as(u32, @intCast(@intFromPtr(&current_thread))), l.current_thread_addr);
+    try std.testing.expectEqual(@as(u32, @intCast(@intFromPtr(&output.ring))), l.output_ring_addr);
+    try std.testing.expectEqual(@as(u32, c.LUA_MASKCOUNT), l.hook_mask);
+    // The hook's offset inside a lua_State: arming writes exactly there.
+    arm(L);
+    const hook_field: *const usize = @ptrFromInt(@intFromPtr(L.?) + l.off_hook);
+    try std.testing.expectEqual(@intFromPtr(&stopHook), hook_field.*);
+    disarm(L);
+}

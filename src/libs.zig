@@ -208,3 +208,72 @@ export fn lw_clock() ct.clock_t {
 test {
     _ = files; // its exports back liolib (lw_stdio.h)
 }
+
+const harness = @import("test_harness.zig");
+
+test "os.time, os.clock and os.date read the host's clocks, in UTC" {
+    const L = harness.engine();
+    // The stand-in host: wall clock 1.7e9 s, CPU clock 0.5 s.
+    try harness.run(L,
+        \\assert(os.time() == 1700000000 and math.type(os.time()) == "integer")
+        \\assert(os.clock() == 0.5)
+        \\assert(os.date("!%Y-%m-%d %H:%M:%S", 0) == "1970-01-01 00:00:00")
+        \\assert(os.date("%Y-%m-%d %H:%M:%S", 0) == "1970-01-01 00:00:00")
+        \\assert(os.date("%Y") == "2023", os.date("%Y"))
+        \\assert(os.date("%Ey|%Od|%%|x", 86400 * 31) == "70|01|%|x")
+        \\local t = os.date("*t", 86400)
+        \\assert(t.year == 1970 and t.month == 1 and t.day == 2 and t.hour == 0)
+        \\assert(t.yday == 2 and t.wday == 6 and t.isdst == false)
+        \\assert(os.date("!*t").year == 2023)
+    );
+}
+
+test "os.time of a table is UTC, and normalizes the table's fields" {
+    const L = harness.engine();
+    try harness.run(L,
+        \\assert(os.time{year = 2000, month = 1, day = 1, hour = 0} == 946684800)
+        \\assert(os.time{year = 2000, month = 1, day = 1} == 946684800 + 12 * 3600)
+        \\local t = {year = 2000, month = 13, day = 32, hour = 25, min = -1, sec = 61}
+        \\os.time(t)
+        \\assert(t.year == 2001 and t.month == 2 and t.day == 2 and t.hour == 1)
+        \\assert(t.min == 0 and t.sec == 1 and t.isdst == false and t.yday == 33)
+    );
+}
+
+test "os.time and os.date refuse what loslib refuses" {
+    const L = harness.engine();
+    try harness.run(L,
+        \\local function fails(pattern, f, ...)
+        \\  local ok, msg = pcall(f, ...)
+        \\  assert(not ok and msg:find(pattern, 1, true), msg)
+        \\end
+        \\fails("field 'day' missing in date table", os.time, {year = 2000, month = 1})
+        \\fails("field 'month' is not an integer", os.time, {year = 2000, month = 1.5, day = 1})
+        \\fails("field 'year' is out-of-bound", os.time, {year = 1 << 40, month = 1, day = 1})
+        \\fails("field 'year' is out-of-bound", os.time, {year = -(1 << 40), month = 1, day = 1})
+        \\fails("table expected", os.time, "now")
+        \\fails("invalid conversion specifier '%Ez'", os.date, "%Ez")
+        \\fails("invalid conversion specifier '%'", os.date, "abc%")
+        \\fails("invalid conversion specifier '%Q'", os.date, "%Q", 0)
+    );
+}
+
+test "Lua's own time() and clock() read the host's clocks" {
+    var t: ct.time_t = 0;
+    try std.testing.expectEqual(@as(ct.time_t, 1_700_000_000), lw_time(&t));
+    try std.testing.expectEqual(@as(ct.time_t, 1_700_000_000), t);
+    try std.testing.expectEqual(@as(ct.time_t, 1_700_000_000), lw_time(null));
+    try std.testing.expectEqual(@divExact(@as(ct.clock_t, ct.CLOCKS_PER_SEC), 2), lw_clock());
+}
+
+test "the sandbox's libraries and its os are in place" {
+    const L = harness.engine();
+    try harness.run(L,
+        \\for _, name in ipairs{"package", "coroutine", "table", "string", "math", "utf8", "debug", "io", "os", "ext", "wasm"} do
+        \\  assert(type(_G[name]) == "table", name)
+        \\end
+        \\assert(package.loaded.os == os and package.loaded.ext == ext and package.loaded.wasm == wasm)
+        \\assert(not pcall(os.execute))
+        \\assert(os.getenv("HOME") == nil and os.setlocale() == "C")
+    );
+}

@@ -70,3 +70,22 @@ fn lwLimits() callconv(.c) u32 {
 comptime {
     if (builtin.cpu.arch.isWasm()) @export(&lwLimits, .{ .name = "lw_limits" });
 }
+
+test "lw_limits lists every u32 limit by name and value" {
+    const std = @import("std");
+    const t: *const @TypeOf(table) = @ptrFromInt(lwLimits());
+    try std.testing.expectEqual(@as(u32, names.len), t.count);
+    var seen: u32 = 0;
+    for (t.entries[0..t.count]) |e| {
+        const name = @as([*]const u8, @ptrFromInt(e.name_ptr))[0..e.name_len];
+        if (std.mem.eql(u8, name, "abi_version")) {
+            try std.testing.expectEqual(abi_version, e.value);
+            seen += 1;
+        }
+        if (std.mem.eql(u8, name, "io_buffer_size_bytes")) {
+            try std.testing.expectEqual(io_buffer_size_bytes, e.value);
+            seen += 1;
+        }
+    }
+    try std.testing.expectEqual(@as(u32, 2), seen);
+}

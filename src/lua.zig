@@ -63,3 +63,21 @@ pub fn raise(L: ?*State, msg: []const u8) noreturn {
     _ = c.lua_error(L);
     unreachable;
 }
+
+test "upvalueIndex reaches a C closure's upvalues" {
+    const std = @import("std");
+    const harness = @import("test_harness.zig");
+    const L = harness.newState();
+    defer c.lua_close(L);
+    const second = struct {
+        fn f(l: ?*State) callconv(.c) c_int {
+            c.lua_pushvalue(l, upvalueIndex(2));
+            return 1;
+        }
+    }.f;
+    c.lua_pushinteger(L, 1);
+    _ = pushSlice(L, "second");
+    c.lua_pushcclosure(L, second, 2);
+    call(L, 0, 1);
+    try std.testing.expectEqualStrings("second", toSlice(L, -1).?);
+}

@@ -58,6 +58,15 @@ int lw_resume(lua_State *L, lua_State *from, int narg, int *nres);
 #define LUA_CPATH_DEFAULT   "./?.so"
 #endif
 
+/* Floats are formatted by src/numfmt.c, exactly on doubles: tostring's
+** "%.14g" (lobject.c) and string.format's %a %e %f %g (lstrlib.c) skip the
+** C library's long double printf; other formats still go to snprintf. */
+#if defined(lobject_c) || defined(lstrlib_c)
+int lw_numfmt_sprintf(char *buf, size_t size, const char *fmt, ...);
+#undef l_sprintf
+#define l_sprintf(s, sz, f, i)  lw_numfmt_sprintf((s), (sz), (f), (i))
+#endif
+
 /* lauxlib's buffer boxes get lmem.c's emergency collection too (src/box_alloc.c). */
 #if defined(lauxlib_c)
 lua_Alloc lw_box_allocf(lua_State *L, void **ud);

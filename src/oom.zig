@@ -32,3 +32,22 @@ pub fn record() void {
         }
     }
 }
+
+// ---------------------------------------------------------------- tests
+
+const std = @import("std");
+const harness = @import("test_harness.zig");
+const eval = @import("eval.zig");
+const Status = @import("error.zig").Status;
+
+test "a failed allocation records the innermost Lua line, above C functions" {
+    _ = harness.engine();
+    where = .{};
+    try std.testing.expectEqual(Status.out_of_memory, eval.eval("[cell 7]", "local a = 1\nlocal s = string.rep('x', 1 << 30)"));
+    try std.testing.expectEqual(@as(u32, 2), where.line);
+    try std.testing.expectEqualStrings("[cell 7]", std.mem.sliceTo(&where.source, 0));
+    // Inside a coroutine: the coroutine's line.
+    try std.testing.expectEqual(Status.out_of_memory, eval.eval("[cell 8]", "coroutine.wrap(function()\n\n  return ('y'):rep(1 << 30)\nend)()"));
+    try std.testing.expectEqual(@as(u32, 3), where.line);
+    try std.testing.expectEqualStrings("[cell 8]", std.mem.sliceTo(&where.source, 0));
+}

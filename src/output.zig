@@ -150,3 +150,16 @@ test "a change of stream hands the other stream's bytes over first" {
     flush();
     try std.testing.expectEqualStrings("outerr", ffi.native.captured[0..ffi.native.captured_len]);
 }
+
+test "lauxlib's messages to stderr keep their newline" {
+    init(&test_buffer);
+    ffi.native.captured_len = 0;
+    ffi.native.captured_err_len = 0;
+    lw_write_stderr_fmt("%s\n", "one");
+    lw_write_stderr_fmt("%s", "two");
+    lw_write_stdout("three", 5);
+    flush();
+    try std.testing.expectEqualStrings("one\ntwo", ffi.native.captured_err[0..ffi.native.captured_err_len]);
+    try std.testing.expectEqualStrings("one\ntwothree", ffi.native.captured[0..ffi.native.captured_len]);
+    try std.testing.expectEqual(@intFromPtr(&ring), ringAddr());
+}

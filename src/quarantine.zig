@@ -66,3 +66,39 @@ pub fn synchronized() void {
 pub fn held() u32 {
     return count;
 }
+
+// ---------------------------------------------------------------- tests
+
+const harness = @import("test_harness.zig");
+const state = @import("state.zig");
+
+test "freed coroutines and CallInfos wait until the VM synchronizes" {
+    const L = harness.engine();
+    try std.testing.expect(watches(lw_watched_sizes[0]) and watches(lw_watched_sizes[1]));
+    try std.testing.expect(!watches(lw_watched_sizes[0] + 1));
+    synchronized();
+    try harness.run(L, "for i = 1, 20 do coroutine.wrap(function() end)() end\ncollectgarbage()");
+    try std.testing.expect(held() >= 20);
+    const used = state.heap.used_bytes;
+    output.flush();
+    try std.testing.expectEqual(@as(u32, 0), held());
+    try std.testing.expect(state.heap.used_bytes < used);
+}
+
+test "a full quarantine synchronizes at once, then holds again" {
+    _ = harness.engine(); // the output ring a forced synchronization flushes
+    var region: [256 * 1024]u8 align(8) = undefined;
+    var h = Tlsf.init(&region);
+    init(&h);
+    defer init(&state.heap);
+    const syncs = forced_syncs;
+    for (0..capacity_blocks + 1) |_| hold(h.alloc(16).?, 16);
+    try std.testing.expectEqual(syncs + 1, forced_syncs);
+    try std.testing.expectEqual(@as(u32, 1), held());
+    // By bytes too: 64 KiB at most.
+    hold(h.alloc(capacity_bytes - 8).?, capacity_bytes - 8);
+    try std.testing.expectEqual(syncs + 2, forced_syncs);
+    try std.testing.expectEqual(@as(u32, 1), held());
+    synchronized();
+    try std.testing.expectEqual(@as(u32, 0), h.used_bytes);
+}

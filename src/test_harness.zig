@@ -35,3 +35,28 @@ pub fn run(L: ?*lua.State, code: []const u8) !void {
         return error.LuaError;
     }
 }
+
+/// The engine's own state (src/state.zig: every library, the prelude, the
+/// output ring, the warning and stop machinery) over a fresh region; the
+/// previous one is closed first. The stand-ins of ffi.native start afresh.
+var engine_region: [4 << 20]u8 align(8) = undefined;
+
+pub fn engine() ?*lua.State {
+    const state = @import("state.zig");
+    if (state.L) |L| c.lua_close(L);
+    state.L = null;
+    @import("ffi.zig").native.reset();
+    @import("interrupt.zig").signals.interrupt = 0;
+    @import("crossing.zig").useHeap(&state.heap);
+    @import("files.zig").useHeap(&state.heap);
+    if (!state.init(&engine_region)) @panic("the engine's state did not open");
+    return state.L;
+}
+
+/// Runs `code` as a chunk that must fail; returns its error message (left
+/// on the stack until the next call).
+pub fn runError(L: ?*lua.State, code: []const u8) ![]const u8 {
+    try std.testing.expectEqual(c.LUA_OK, c.luaL_loadbufferx(L, code.ptr, code.len, "=test", "t"));
+    if (lua.pcall(L, 0, 0, 0) == c.LUA_OK) return error.TestExpectedError;
+    return lua.toSlice(L, -1) orelse "";
+}

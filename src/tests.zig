@@ -11,4 +11,11 @@ test {
     // Their exports back Lua's C side (print, coroutines, clocks).
     _ = @import("interrupt.zig");
     _ = @import("libs.zig");
+    _ = @import("eval.zig");
+    _ = @import("wasmlib.zig");
+    _ = @import("warn.zig");
+    _ = @import("oom.zig");
+    _ = @import("quarantine.zig");
+    _ = @import("limits.zig");
+    _ = @import("lua.zig");
 }

@@ -31,3 +31,37 @@ fn handler(_: ?*anyopaque, message: [*c]const u8, tocont: c_int) callconv(.c) vo
         mode = .on;
     }
 }
+
+// ---------------------------------------------------------------- tests
+
+const harness = @import("test_harness.zig");
+const ffi = @import("ffi.zig");
+
+test "warnings are off until @on, go to stderr, and join their pieces" {
+    const L = harness.engine();
+    try harness.run(L,
+        \\warn("not shown")
+        \\warn("@on")
+        \\warn("a", "b", 1)
+        \\warn("@off")
+        \\warn("hidden")
+        \\warn("@on")
+        \\warn("@unknown control")
+        \\warn("x", "@on")
+        \\warn("@off", "is text")
+        \\warn("@off")
+        \\warn("not shown either")
+    );
+    output.flush();
+    try std.testing.expectEqualStrings("Lua warning: ab1\nLua warning: x@on\nLua warning: @offis text\n", ffi.native.captured_err[0..ffi.native.captured_err_len]);
+    try std.testing.expectEqual(ffi.native.captured_len, ffi.native.captured_err_len);
+}
+
+test "a new state starts with warnings off" {
+    var L = harness.engine();
+    try harness.run(L, "warn('@on')");
+    L = harness.engine();
+    try harness.run(L, "warn('quiet')");
+    output.flush();
+    try std.testing.expectEqual(@as(usize, 0), ffi.native.captured_err_len);
+}

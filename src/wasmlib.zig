@@ -90,3 +90,49 @@ fn call(L: ?*lua.State, comptime name: [:0]const u8, comptime where: [:0]const u
         _ = c.luaL_error(L, where ++ ": %s", c.lua_tolstring(L, -1, null));
     return 1;
 }
+
+// ---------------------------------------------------------------- tests
+
+const std = @import("std");
+const harness = @import("test_harness.zig");
+const ffi = @import("ffi.zig");
+
+test "wasm.memory and wasm.gc report the heap" {
+    const L = harness.engine();
+    try harness.run(L,
+        \\local m = wasm.memory()
+        \\assert(m.used > 0 and m.peak >= m.used and m.heap > m.used and m.limit == 0)
+        \\assert(m.lua > 0 and m.lua < m.used)
+        \\garbage = {}
+        \\for i = 1, 1000 do garbage[i] = {i} end
+        \\local before = wasm.memory().used
+        \\garbage = nil
+        \\local freed, after = wasm.gc()
+        \\assert(freed > 16000 and after == wasm.memory().used and after < before, freed)
+        \\assert(select(1, wasm.gc()) >= 0)
+    );
+    try std.testing.expectEqual(state.heap.capacity(), state.heap.end);
+}
+
+test "wasm.snapshot, restore and snapshots are host calls" {
+    const L = harness.engine();
+    ffi.native.host_reply = &.{0x01, 1}; // true
+    try harness.run(L, "assert(wasm.snapshot('before') == true)");
+    try std.testing.expectEqualStrings("lua_wasm.snapshot", ffi.native.host_last_name[0..ffi.native.host_last_name_len]);
+    try std.testing.expectEqualSlices(u8, &.{ 1, 0, 0, 0, 0x04, 6, 0, 0, 0, 'b', 'e', 'f', 'o', 'r', 'e' }, ffi.native.host_last_args[0..ffi.native.host_last_args_len]);
+    try harness.run(L, "assert(wasm.restore('before', 'ignored') == true)");
+    try std.testing.expectEqualStrings("lua_wasm.restore", ffi.native.host_last_name[0..ffi.native.host_last_name_len]);
+    try std.testing.expectEqual(@as(usize, 15), ffi.native.host_last_args_len);
+    // A sequence of names: {"a"}.
+    ffi.native.host_reply = &.{ 0x05, 1, 0, 0, 0, 0x02, 1, 0, 0, 0, 0, 0, 0, 0, 0x04, 1, 0, 0, 0, 'a' };
+    try harness.run(L, "local s = wasm.snapshots(1, 2); assert(#s == 1 and s[1] == 'a')");
+    try std.testing.expectEqualStrings("lua_wasm.snapshots", ffi.native.host_last_name[0..ffi.native.host_last_name_len]);
+    try std.testing.expectEqualSlices(u8, &.{ 0, 0, 0, 0 }, ffi.native.host_last_args[0..ffi.native.host_last_args_len]);
+    ffi.native.host_reply = "no snapshot named 'x'";
+    ffi.native.host_reply_is_error = true;
+    try harness.run(L,
+        \\local ok, msg = pcall(wasm.restore, "x")
+        \\assert(not ok and msg == "wasm.restore: no snapshot named 'x'", msg)
+        \\assert(not pcall(wasm.snapshot))
+    );
+}
