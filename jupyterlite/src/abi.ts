@@ -39,7 +39,7 @@ export const Tag = {
 } as const;
 
 /** Linux error numbers of the lw_file_* imports (files.zig: Errno). */
-export const Errno = { EBADF: 9, EACCES: 13, EINVAL: 22 } as const;
+export const Errno = { ENOENT: 2, EIO: 5, EBADF: 9, EACCES: 13, EINVAL: 22, EMFILE: 24, EFBIG: 27, EROFS: 30 } as const;
 
 export const Stream = { STDOUT: 1, STDERR: 2 } as const;
 export const Clock = { WALL_SECONDS: 0, CPU_SECONDS: 1 } as const;

@@ -1,32 +1,175 @@
-// The lw_file_* imports (docs/ABI.md, "Files") in the browser: this host has
-// no folder to offer yet, so every open, remove, rename and tmpname is EACCES
-// (as the Python host's file_access "none"), and no handle exists (EBADF).
-// Pointers and lengths are still checked (EINVAL), as lua_wasm_kernel/files.py does.
+// The lw_file_* imports (docs/ABI.md, "Files") in the browser: the notebook's
+// folder as the site serves it under files/, read-only (the Python host's
+// file_access "read"): r/rb opens fetch the whole file with a synchronous
+// request from the worker, anything that writes is EROFS, a name outside the
+// folder or hidden is EACCES (confine.py's rules). Pointers and lengths are
+// checked (EINVAL), handles too (EBADF), as lua_wasm_kernel/files.py does.
 
 import { Errno } from './abi';
 import { HostMemory } from './host_memory';
 
-export function fileImports(mem: () => HostMemory): Record<string, (...args: any[]) => number | bigint> {
-  const spanOk = (ptr: number, len: number): boolean => {
-    try {
-      mem().span(ptr, len);
-      return true;
-    } catch {
-      return false;
+export type Fetch = (url: string, head: boolean) => { status: number; body: Uint8Array | null };
+
+const OPEN_FILES_MAX = 64;
+const READ_SIZE_MAX_BYTES = 1024 * 1024; // per lw_file_read, as files.py
+const FILE_SIZE_MAX_BYTES = 256 * 1024 * 1024;
+const PATH_SIZE_MAX_BYTES = 4096;
+const MODE = /^[rwa]\+?b*$/;
+
+/** `name` relative to the folder, normalized and URL-encoded, if it stays inside and shows nothing hidden. */
+export function confinedName(name: string): string | null {
+  if (!name || name.length > PATH_SIZE_MAX_BYTES || name.includes('\0')) {
+    return null;
+  }
+  if (name.startsWith('/') || name.startsWith('\\') || name.startsWith('~') || /^[A-Za-z]:/.test(name)) {
+    return null;
+  }
+  const parts: string[] = [];
+  for (const part of name.replace(/\\/g, '/').split('/')) {
+    if (part === '' || part === '.') {
+      continue;
     }
-  };
-  return {
-    lw_file_open: (pathPtr: number, pathLen: number, modePtr: number, modeLen: number) =>
-      spanOk(pathPtr, pathLen) && spanOk(modePtr, modeLen) ? -Errno.EACCES : -Errno.EINVAL,
-    lw_file_read: (handle: number, dstPtr: number, dstCap: number) =>
-      spanOk(dstPtr, dstCap) ? -Errno.EBADF : -Errno.EINVAL,
-    lw_file_write: (handle: number, srcPtr: number, srcLen: number) =>
-      spanOk(srcPtr, srcLen) ? -Errno.EBADF : -Errno.EINVAL,
-    lw_file_seek: () => BigInt(-Errno.EBADF),
-    lw_file_close: () => -Errno.EBADF,
-    lw_file_remove: (pathPtr: number, pathLen: number) => (spanOk(pathPtr, pathLen) ? -Errno.EACCES : -Errno.EINVAL),
-    lw_file_rename: (fromPtr: number, fromLen: number, toPtr: number, toLen: number) =>
-      spanOk(fromPtr, fromLen) && spanOk(toPtr, toLen) ? -Errno.EACCES : -Errno.EINVAL,
-    lw_file_tmpname: (dstPtr: number, dstCap: number) => (spanOk(dstPtr, dstCap) ? -Errno.EACCES : -Errno.EINVAL)
-  };
+    if (part === '..') {
+      if (parts.length === 0) {
+        return null; // above the notebook's folder
+      }
+      parts.pop();
+      continue;
+    }
+    if (part.startsWith('.')) {
+      return null; // hidden
+    }
+    parts.push(part);
+  }
+  return parts.length ? parts.map(encodeURIComponent).join('/') : null;
+}
+
+export function syncFetch(url: string, head: boolean): { status: number; body: Uint8Array | null } {
+  const xhr = new XMLHttpRequest();
+  xhr.open(head ? 'HEAD' : 'GET', url, false);
+  if (!head) {
+    xhr.responseType = 'arraybuffer';
+  }
+  try {
+    xhr.send();
+  } catch {
+    return { status: 0, body: null };
+  }
+  return { status: xhr.status, body: head || !xhr.response ? null : new Uint8Array(xhr.response as ArrayBuffer) };
+}
+
+interface IOpenFile {
+  data: Uint8Array;
+  position: number;
+}
+
+export class SiteFiles {
+  private readonly handles = new Map<number, IOpenFile>();
+
+  /** `folderUrl`: the notebook's folder under the site's files/ (ending in '/'), or null: no files. */
+  constructor(
+    private readonly folderUrl: string | null,
+    private readonly fetch: Fetch = syncFetch
+  ) {}
+
+  /** A new instance: the old one's handles are gone (docs/ABI.md, "Files"). */
+  closeAll(): void {
+    this.handles.clear();
+  }
+
+  imports(mem: () => HostMemory): Record<string, (...args: any[]) => number | bigint> {
+    const span = (ptr: number, len: number): [number, number] | null => {
+      try {
+        return mem().span(ptr, len);
+      } catch {
+        return null;
+      }
+    };
+    const text = (ptr: number, len: number): string => new TextDecoder().decode(mem().read(ptr, len));
+    return {
+      lw_file_open: (pathPtr: number, pathLen: number, modePtr: number, modeLen: number) => {
+        if (span(pathPtr, pathLen) === null || span(modePtr, modeLen) === null) {
+          return -Errno.EINVAL;
+        }
+        const mode = text(modePtr, modeLen);
+        if (!MODE.test(mode)) {
+          return -Errno.EINVAL;
+        }
+        if (mode[0] !== 'r' || mode.includes('+') || (pathLen >>> 0) === 0) {
+          return -Errno.EROFS; // writing, or tmpfile(): this folder is read-only
+        }
+        return this.open(text(pathPtr, pathLen));
+      },
+      lw_file_read: (handle: number, dstPtr: number, dstCap: number) => {
+        const dst = span(dstPtr, dstCap);
+        if (dst === null) {
+          return -Errno.EINVAL;
+        }
+        const file = this.handles.get(handle >>> 0);
+        if (file === undefined) {
+          return -Errno.EBADF;
+        }
+        const n = Math.max(0, Math.min(dst[1], READ_SIZE_MAX_BYTES, file.data.length - file.position));
+        if (n > 0) {
+          mem().write(dst[0], file.data.subarray(file.position, file.position + n));
+          file.position += n;
+        }
+        return n;
+      },
+      lw_file_write: (handle: number, srcPtr: number, srcLen: number) => {
+        if (span(srcPtr, srcLen) === null) {
+          return -Errno.EINVAL;
+        }
+        return -Errno.EBADF; // every handle is read-only, as write(2) on O_RDONLY
+      },
+      lw_file_seek: (handle: number, offset: bigint, whence: number) => {
+        const file = this.handles.get(handle >>> 0);
+        if (file === undefined) {
+          return BigInt(-Errno.EBADF);
+        }
+        const base = whence === 0 ? 0n : whence === 1 ? BigInt(file.position) : whence === 2 ? BigInt(file.data.length) : null;
+        if (base === null || typeof offset !== 'bigint') {
+          return BigInt(-Errno.EINVAL);
+        }
+        const position = base + offset;
+        if (position < 0n || position > BigInt(Number.MAX_SAFE_INTEGER)) {
+          return BigInt(-Errno.EINVAL);
+        }
+        file.position = Number(position);
+        return position;
+      },
+      lw_file_close: (handle: number) => (this.handles.delete(handle >>> 0) ? 0 : -Errno.EBADF),
+      lw_file_remove: (pathPtr: number, pathLen: number) =>
+        span(pathPtr, pathLen) === null ? -Errno.EINVAL : -Errno.EROFS,
+      lw_file_rename: (fromPtr: number, fromLen: number, toPtr: number, toLen: number) =>
+        span(fromPtr, fromLen) === null || span(toPtr, toLen) === null ? -Errno.EINVAL : -Errno.EROFS,
+      lw_file_tmpname: (dstPtr: number, dstCap: number) => (span(dstPtr, dstCap) === null ? -Errno.EINVAL : -Errno.EROFS)
+    };
+  }
+
+  private open(name: string): number {
+    const relative = confinedName(name);
+    if (relative === null || this.folderUrl === null) {
+      return -Errno.EACCES;
+    }
+    if (this.handles.size >= OPEN_FILES_MAX) {
+      return -Errno.EMFILE;
+    }
+    const { status, body } = this.fetch(this.folderUrl + relative, false);
+    if (status === 404) {
+      return -Errno.ENOENT;
+    }
+    if (status !== 200 || body === null) {
+      return -Errno.EIO;
+    }
+    if (body.length > FILE_SIZE_MAX_BYTES) {
+      return -Errno.EFBIG;
+    }
+    let handle = 0;
+    while (handle === 0 || this.handles.has(handle)) {
+      handle = 1 + Math.floor(Math.random() * (2 ** 31 - 1)); // random: an old handle names no new file
+    }
+    this.handles.set(handle, { data: body, position: 0 });
+    return handle;
+  }
 }

@@ -5,60 +5,18 @@
 // synchronous request: the VM's worker waits, as Lua's require does).
 // Files made in the browser (kept in its storage, not on the site) are not found.
 
-import { HostCallError } from './host_calls';
+import { Fetch, confinedName, syncFetch } from './files';
 import { LuaValue } from './format';
+import { HostCallError } from './host_calls';
 
 export const MODULE_SIZE_MAX_BYTES = 16 * 1024 * 1024;
-const PATH_SIZE_MAX_BYTES = 4096;
 const MODULE_SUFFIX = '.lua';
-
-/** GETs (or HEADs) a URL: its status and, for a GET, its bytes. */
-export type Fetch = (url: string, head: boolean) => { status: number; body: Uint8Array | null };
-
-export function syncFetch(url: string, head: boolean): { status: number; body: Uint8Array | null } {
-  const xhr = new XMLHttpRequest();
-  xhr.open(head ? 'HEAD' : 'GET', url, false);
-  if (!head) {
-    xhr.responseType = 'arraybuffer';
-  }
-  try {
-    xhr.send();
-  } catch {
-    return { status: 0, body: null };
-  }
-  return { status: xhr.status, body: head || !xhr.response ? null : new Uint8Array(xhr.response as ArrayBuffer) };
-}
 
 /** `filename` relative to the folder, normalized, if it may name a module there; else null. */
 export function moduleName(filename: string): string | null {
-  if (!filename || filename.length > PATH_SIZE_MAX_BYTES || filename.includes('\0')) {
-    return null;
-  }
-  if (filename.startsWith('/') || filename.startsWith('\\') || filename.startsWith('~') || /^[A-Za-z]:/.test(filename)) {
-    return null;
-  }
-  const parts: string[] = [];
-  for (const part of filename.replace(/\\/g, '/').split('/')) {
-    if (part === '' || part === '.') {
-      continue;
-    }
-    if (part === '..') {
-      if (parts.length === 0) {
-        return null; // above the notebook's folder
-      }
-      parts.pop();
-      continue;
-    }
-    if (part.startsWith('.')) {
-      return null; // hidden
-    }
-    parts.push(part);
-  }
-  const last = parts[parts.length - 1] ?? '';
-  if (!last.endsWith(MODULE_SUFFIX) || last.length <= MODULE_SUFFIX.length) {
-    return null;
-  }
-  return parts.map(encodeURIComponent).join('/');
+  const relative = confinedName(filename);
+  const last = relative?.split('/').pop() ?? '';
+  return last.endsWith(MODULE_SUFFIX) && last.length > MODULE_SUFFIX.length ? relative : null;
 }
 
 function text(value: LuaValue): string {

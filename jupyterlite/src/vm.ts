@@ -17,7 +17,7 @@ import {
   WASM_PAGE_SIZE_BYTES
 } from './abi';
 import { ExtStore, FAILED } from './ext_tables';
-import { fileImports } from './files';
+import { SiteFiles } from './files';
 import { LuaValue, Reader, lossyText, utf8 } from './format';
 import { HostCalls } from './host_calls';
 import { HostMemory } from './host_memory';
@@ -70,7 +70,8 @@ export function makeImports(
   mem: () => HostMemory,
   ring: () => OutputRing | null,
   hostCalls: HostCalls,
-  ext: ExtStore
+  ext: ExtStore,
+  files: SiteFiles = new SiteFiles(null)
 ): Record<string, any> {
   const start = performance.now();
   const guarded = <T>(name: string, fallback: T, fn: () => T): T => {
@@ -95,7 +96,7 @@ export function makeImports(
     lw_ext_len: (t: number) => BigInt(guarded('lw_ext_len', FAILED, () => ext.len(t))),
     lw_ext_next: (t: number, kp: number, kl: number, dp: number, dc: number) =>
       guarded('lw_ext_next', FAILED, () => ext.next(mem(), t, kp, kl, dp, dc)),
-    ...fileImports(mem)
+    ...files.imports(mem)
   };
 }
 
@@ -110,7 +111,8 @@ export class LuaVM {
   constructor(
     private readonly module: WebAssembly.Module,
     readonly memoryBytes: number,
-    private readonly initScripts: Array<[string, string]> = []
+    private readonly initScripts: Array<[string, string]> = [],
+    private readonly files: SiteFiles = new SiteFiles(null)
   ) {
     checkMemorySize(memoryBytes);
     this.hostCalls = new HostCalls(() => this.mem);
@@ -126,7 +128,8 @@ export class LuaVM {
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
     this.mem = new HostMemory(memory);
     this.ring = null;
-    const imports = makeImports(() => this.mem, () => this.ring, this.hostCalls, this.ext);
+    this.files.closeAll(); // the old instance's handles are gone
+    const imports = makeImports(() => this.mem, () => this.ring, this.hostCalls, this.ext, this.files);
     const instance = new WebAssembly.Instance(this.module, { env: { memory, ...imports } });
     const exports = instance.exports as unknown as Exports;
     for (const name of EXPORTS) {

@@ -5,6 +5,7 @@
 import { Display } from './display';
 import { HostCallError } from './host_calls';
 import type { FromWorker, IExecuteMessage, IIntrospectMessage, IStartMessage, ToWorker } from './protocol';
+import { SiteFiles } from './files';
 import { SiteModules } from './site_modules';
 import { LuaVM } from './vm';
 
@@ -43,7 +44,12 @@ async function start(message: IStartMessage): Promise<void> {
   ]);
   const sources = new Map(LUA_MODULES.map((name, i) => [name, new Uint8Array(modules[i])]));
   const module = await WebAssembly.compile(wasm);
-  const next = new LuaVM(module, message.memoryBytes, [[INTROSPECT_CHUNK, new TextDecoder().decode(introspect)]]);
+  const next = new LuaVM(
+    module,
+    message.memoryBytes,
+    [[INTROSPECT_CHUNK, new TextDecoder().decode(introspect)]],
+    new SiteFiles(message.filesUrl ?? null)
+  );
   const calls = next.hostCalls;
   calls.register('lua_wasm.module', name => {
     const source = typeof name === 'string' ? sources.get(name) : undefined;

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 
 import { Errno, Tag } from '../src/abi';
 import { ExtStore, FAILED, INVALID_KEY, NO_TABLE } from '../src/ext_tables';
-import { fileImports } from '../src/files';
+import { SiteFiles, confinedName } from '../src/files';
 import { FormatError, LuaTable, decode, encode } from '../src/format';
 import { HostCalls, TAKE_OK, TAKE_REFUSED } from '../src/host_calls';
 import { HostMemory, MemoryAccessError } from '../src/host_memory';
@@ -180,20 +180,46 @@ test('external tables: names are checked, and stored bytes are validated on load
   assert.equal(changes.changed.length, 0, 'a loaded table is not a change');
 });
 
-test('files: EINVAL for a range outside memory, EACCES for names, EBADF for handles', () => {
+test('files: read-only over the site; EINVAL, EACCES, EROFS, ENOENT, EBADF as files.py', () => {
   const mem = memory();
-  const files = fileImports(() => mem);
-  assert.equal(files.lw_file_open(100, 4, 200, 1), -Errno.EACCES);
-  assert.equal(files.lw_file_open(0, 0, 200, 1), -Errno.EACCES, 'tmpfile()');
+  const site: Record<string, Uint8Array> = { 'http://s/files/nb/data.csv': utf8('a,b\n1,2\n') };
+  const fetched: string[] = [];
+  const files = new SiteFiles('http://s/files/nb/', (url: string) => {
+    fetched.push(url);
+    return site[url] ? { status: 200, body: site[url] } : { status: 404, body: null };
+  }).imports(() => mem);
+  const open = (name: string, mode: string): number => {
+    put(mem, 100, utf8(name));
+    put(mem, 200, utf8(mode));
+    return files.lw_file_open(100, utf8(name).length, 200, mode.length) as number;
+  };
+  const h = open('data.csv', 'r');
+  assert.ok(h > 0);
+  assert.equal(files.lw_file_read(h, 1000, 4), 4);
+  assert.equal(new TextDecoder().decode(mem.read(1000, 4)), 'a,b\n');
+  assert.equal(files.lw_file_seek(h, 0n, 2), 8n);
+  assert.equal(files.lw_file_read(h, 1000, 16), 0, 'at the end');
+  assert.equal(files.lw_file_seek(h, -9n, 1), BigInt(-Errno.EINVAL));
+  assert.equal(files.lw_file_seek(h, 0n, 7), BigInt(-Errno.EINVAL));
+  assert.equal(files.lw_file_read(h, PAGE - 2, 16), -Errno.EINVAL);
+  assert.equal(files.lw_file_write(h, 1000, 4), -Errno.EBADF, 'read-only');
+  assert.equal(files.lw_file_close(h), 0);
+  assert.equal(files.lw_file_close(h), -Errno.EBADF);
+  assert.equal(files.lw_file_read(h, 1000, 4), -Errno.EBADF);
+  assert.equal(open('missing.csv', 'rb'), -Errno.ENOENT);
+  assert.equal(open('data.csv', 'w'), -Errno.EROFS);
+  assert.equal(open('data.csv', 'r+'), -Errno.EROFS);
+  assert.equal(open('data.csv', 'rw'), -Errno.EINVAL);
+  assert.equal(open('../secret', 'r'), -Errno.EACCES);
+  assert.equal(open('.hidden', 'r'), -Errno.EACCES);
+  assert.ok(!fetched.some(u => u.includes('secret') || u.includes('hidden')), 'refused names are never fetched');
+  assert.equal(files.lw_file_open(0, 0, 200, 1), -Errno.EROFS, 'tmpfile()');
   assert.equal(files.lw_file_open(PAGE - 1, 4, 200, 1), -Errno.EINVAL);
-  assert.equal(files.lw_file_read(7, 100, 16), -Errno.EBADF);
-  assert.equal(files.lw_file_read(7, -16, 16), -Errno.EINVAL);
-  assert.equal(files.lw_file_write(7, 100, PAGE), -Errno.EINVAL);
-  assert.equal(files.lw_file_seek(7, 0n, 0), BigInt(-Errno.EBADF));
-  assert.equal(files.lw_file_close(7), -Errno.EBADF);
-  assert.equal(files.lw_file_remove(100, 4), -Errno.EACCES);
+  assert.equal(files.lw_file_remove(100, 4), -Errno.EROFS);
   assert.equal(files.lw_file_rename(100, 4, PAGE, 1), -Errno.EINVAL);
-  assert.equal(files.lw_file_tmpname(100, 64), -Errno.EACCES);
+  assert.equal(files.lw_file_tmpname(100, 64), -Errno.EROFS);
+  assert.equal(confinedName('a/../b.txt'), 'b.txt');
+  assert.equal(new SiteFiles(null).imports(() => mem).lw_file_open(100, 8, 200, 1), -Errno.EACCES, 'no site: no files');
 });
 
 test('output ring: refuses a ring outside memory; delivers split UTF-8 whole; drops an inconsistent ring', () => {

@@ -23,10 +23,6 @@ CHROMIUM = os.environ.get("LUA_WASM_CHROMIUM", "/usr/bin/chromium")
 NOTEBOOK = "lite_test.ipynb"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "browser: drives a JupyterLite site in Debian's chromium (tests/lite)")
-
-
 def build_extension() -> Path:
     """npm install (once) and npm run build: the extension, lua.wasm copied in."""
     npm = shutil.which("npm")
@@ -79,8 +75,9 @@ def lite_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     contents.mkdir()
     (contents / NOTEBOOK).write_text(json.dumps(make_notebook()), encoding="utf-8")
     (contents / "greet.lua").write_text('return {hi = function() return "hi from a site module" end}\n')
-    for example in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        shutil.copy(example, contents / example.name)
+    for example in sorted((ROOT / "notebooks").iterdir()):  # notebooks and the files they read
+        if example.suffix in (".ipynb", ".csv", ".lua"):
+            shutil.copy(example, contents / example.name)
     # Every cell in the page (JupyterLab renders only the visible ones by default).
     overrides = {"@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"}}
     (work / "overrides.json").write_text(json.dumps(overrides), encoding="utf-8")
