@@ -88,3 +88,13 @@ def proc_memory(pid: int) -> dict[str, int]:
 def process_memory() -> Callable[[int], dict[str, int]]:
     """proc_memory as a fixture: `process_memory(pid)["VmRSS"]`."""
     return proc_memory
+
+
+@pytest.fixture(scope="session")
+def playwright_driver():  # type: ignore[no-untyped-def]
+    """One Playwright driver for the whole run, shared by the browser suites
+    (tests/browser, tests/lite): its sync API allows only one at a time."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver

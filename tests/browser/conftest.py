@@ -13,7 +13,7 @@ import tempfile
 from typing import Any, Callable, Iterator
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, Route, sync_playwright
+from playwright.sync_api import BrowserContext, Page, Playwright, Route
 
 from kernel_env import use_test_kernelspec
 from lab_server import LabServer
@@ -44,7 +44,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
 
 
 @pytest.fixture(scope="session")
-def browser_context(lab: LabServer) -> Iterator[BrowserContext]:
+def browser_context(lab: LabServer, playwright_driver: Playwright) -> Iterator[BrowserContext]:
     if not os.access(CHROMIUM, os.X_OK):
         # pip cannot install a browser: on a machine without Debian's chromium
         # the suite says so; in CI (.ci/run installs it) its absence fails.
@@ -53,25 +53,25 @@ def browser_context(lab: LabServer) -> Iterator[BrowserContext]:
             pytest.fail(message)
         pytest.skip(message)
     profile = tempfile.mkdtemp(prefix="lua-wasm-chromium-")
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            profile,
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport=VIEWPORT,
-        )
-        context.set_default_timeout(KERNEL_TIMEOUT_MS)
+    pw = playwright_driver
+    context = pw.chromium.launch_persistent_context(
+        profile,
+        executable_path=CHROMIUM,
+        headless=True,
+        args=CHROMIUM_ARGS,
+        viewport=VIEWPORT,
+    )
+    context.set_default_timeout(KERNEL_TIMEOUT_MS)
 
-        def local_only(route: Route) -> None:
-            if route.request.url.startswith(lab.base + "/"):
-                route.continue_()
-            else:
-                route.abort()
+    def local_only(route: Route) -> None:
+        if route.request.url.startswith(lab.base + "/"):
+            route.continue_()
+        else:
+            route.abort()
 
-        context.route("**/*", local_only)
-        yield context
-        context.close()
+    context.route("**/*", local_only)
+    yield context
+    context.close()
     shutil.rmtree(profile, ignore_errors=True)
 
 
