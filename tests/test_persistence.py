@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -146,11 +145,29 @@ def test_a_failed_save_warns_and_is_retried(tmp_path, runtime, monkeypatch) -> N
 
 
 KILL_WRITER = textwrap.dedent("""
-    import sys
+    import os, sys, time
     from pathlib import Path
     sys.path.insert(0, {root!r})
     from lua_wasm_kernel.persistence import TableFiles
     from lua_wasm_kernel.serializer import decode, encode
+
+    real_fdopen = os.fdopen
+
+    class HalfThenPause:
+        # Writes half the file, says so, pauses: the test's kill lands mid-write.
+        def __init__(self, f): self.f = f
+        def __enter__(self): return self
+        def __exit__(self, *exc): return self.f.__exit__(*exc)
+        def write(self, data):
+            half = len(data) // 2
+            self.f.write(data[:half]); self.f.flush()
+            print("half", flush=True)
+            time.sleep(0.05)
+            self.f.write(data[half:])
+        def flush(self): self.f.flush()
+        def fileno(self): return self.f.fileno()
+
+    os.fdopen = lambda *a, **k: HalfThenPause(real_fdopen(*a, **k))
     files = TableFiles(Path({folder!r}), print)
     n = 0
     while True:
@@ -159,7 +176,7 @@ KILL_WRITER = textwrap.dedent("""
         items = {{encode(i): encode("x" * 200) for i in range(1, n * 50)}}
         items[encode("count")] = encode(n * 50 - 1)
         files.save("t", items)
-        print(n, flush=True)
+        print("saved", n, flush=True)
 """)
 
 
@@ -168,13 +185,16 @@ def test_kill_9_during_writes_keeps_the_last_complete_state(tmp_path) -> None:
     folder = tmp_path / "store"
     script = KILL_WRITER.format(root=str(ROOT), folder=str(folder))
     kills_mid_write = 0
-    for attempt in range(40):
+    attempts = 12
+    for attempt in range(attempts):
         temps_before = {p.name for p in folder.iterdir() if p.name.endswith(".tmp")} if folder.exists() else set()
         proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
         assert proc.stdout is not None
-        for _ in range(3 + attempt % 6 * 4):  # a few complete versions, then kill at some point
-            assert proc.stdout.readline()
-        time.sleep(0.002 * (attempt % 7))
+        saves = 1 + attempt % 6 * 2  # at least one complete version first
+        while saves:
+            saves -= proc.stdout.readline().startswith("saved")
+        if attempt % 2:  # kill while the writer is paused halfway through a file
+            assert proc.stdout.readline() == "half\n"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         temps = {p.name for p in folder.iterdir() if p.name.endswith(".tmp")}
@@ -184,9 +204,7 @@ def test_kill_9_during_writes_keeps_the_last_complete_state(tmp_path) -> None:
         assert not warnings
         items = tables["t"]
         assert decode(items[encode("count")]) == len(items) - 1
-        if attempt >= 5 and kills_mid_write >= 2:
-            break
-    assert kills_mid_write >= 2, "no kill landed during a write"
+    assert kills_mid_write >= attempts // 2, "the paused writes were not left half-written"
 
 
 # -- hostile and corrupt files
