@@ -19,7 +19,7 @@ from .serializer import LuaTable
 if TYPE_CHECKING:
     from .vm import LuaVM
 
-_NAME_BEFORE = re.compile(r"[A-Za-z_]\w*(?:[.:][A-Za-z_]\w*)*$", re.ASCII)
+_NAME_BEFORE = re.compile(r"[A-Za-z_]\w*(?:[.:][A-Za-z_]\w*)*\Z", re.ASCII)
 _WORD_AFTER = re.compile(r"\w*", re.ASCII)
 _LOOKBEHIND_CHARS = 512
 
