@@ -1,9 +1,11 @@
 """Inspect (Shift-Tab) in the JupyterLite kernel: the tooltip shows the standard
 library's docs (stdlib_docs.json, the very file the Python kernel reads, which
 the site serves) and a user function's signature and place, found by
-introspect.lua in the browser's VM and written by inspect.ts."""
+introspect.lua in the browser's VM and written by inspect.ts; and the shared
+table of complete, inspect and is_complete cases, run end to end in the page."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,8 @@ from test_lite_browser import WAIT_MS, cell, open_notebook, wait_for_prompt
 from lua_wasm_kernel import stdlib_docs
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CASES_PATH = Path(__file__).resolve().parents[1] / "shared" / "introspection_cases.json"
 
 
 @pytest.mark.usefixtures("browser")
@@ -56,3 +60,63 @@ def test_shift_tab_shows_stdlib_docs_and_user_signatures(browser, site_url: str)
     assert "function area(w, h, ...)" in text
     assert "Defined at [cell 1]:1-3" in text
     context.close()
+
+
+SHARED_REQUESTS = ("complete", "inspect", "is_complete")
+CASES = [c for c in json.loads(CASES_PATH.read_text(encoding="utf-8"))["cases"] if c["request"] in SHARED_REQUESTS]
+
+# Runs one case in the page through the notebook's kernel: a restart (a new VM)
+# unless the previous case left no cells, the case's cells, then the request.
+RUN_CASE = """async ([c, restart]) => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  if (restart) {
+    await panel.sessionContext.session.kernel.restart();
+  }
+  const kernel = panel.sessionContext.session.kernel;
+  for (const [, code] of c.cells) {
+    const reply = await kernel.requestExecute({ code, store_history: true }).done;
+    if (reply.content.status !== 'ok') throw new Error('cell failed: ' + code);
+  }
+  let reply;
+  if (c.request === 'complete') {
+    reply = await kernel.requestComplete({ code: c.code, cursor_pos: c.cursor });
+  } else if (c.request === 'inspect') {
+    reply = await kernel.requestInspect({ code: c.code, cursor_pos: c.cursor, detail_level: c.detail_level });
+  } else {
+    reply = await kernel.requestIsComplete({ code: c.code });
+  }
+  return reply.content;
+}"""
+
+
+def _exposing_the_app(context) -> None:
+    """Serves jupyter-lite.json with exposeAppInBrowser, so the page can reach the notebook's kernel."""
+
+    def handle(route) -> None:
+        response = route.fetch()
+        config = response.json()
+        config.setdefault("jupyter-config-data", {})["exposeAppInBrowser"] = "true"
+        route.fulfill(response=response, json=config)
+
+    context.route("**/jupyter-lite.json", handle)
+
+
+def test_shared_cases_in_the_browsers_vm(browser, site_url: str) -> None:
+    """tests/shared/introspection_cases.json's complete, inspect and is_complete
+    cases through the browser kernel end to end (worker, real lua.wasm):
+    the same replies as the Python kernel's."""
+    context = browser.new_context()
+    _exposing_the_app(context)
+    page = context.new_page()
+    open_notebook(page, site_url)
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget", timeout=WAIT_MS)
+    assert len(CASES) > 50, "the shared table lost its cases"
+    dirty = True
+    mismatches = []
+    for case in CASES:
+        got = page.evaluate(RUN_CASE, [case, dirty or bool(case["cells"])])
+        dirty = bool(case["cells"])
+        if got != case["reply"]:
+            mismatches.append((case["request"], case["name"], got, case["reply"]))
+    context.close()
+    assert mismatches == []
