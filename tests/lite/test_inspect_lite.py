@@ -59,6 +59,13 @@ def test_shift_tab_shows_stdlib_docs_and_user_signatures(browser, site_url: str)
     text = _tooltip_after_shift_tab(page)
     assert "function area(w, h, ...)" in text
     assert "Defined at [cell 1]:1-3" in text
+
+    # help(x) says what Shift-Tab says (the worker's describe is inspect.ts's helpText).
+    page.keyboard.press("Escape")
+    _replace_cell_code(page, 1, 'help("string.format")')
+    page.keyboard.press("Shift+Enter")
+    wait_for_prompt(page, 1)
+    assert "string.format (formatstring, ···)" in cell(page, 1).locator(".jp-OutputArea").inner_text()
     context.close()
 
 
