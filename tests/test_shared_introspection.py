@@ -27,6 +27,8 @@ def canonical(value: Any, helper: str = "") -> Any:
     """A VM's answer as the table keeps it: tables as sorted pairs, complete's lines sorted (Lua's order varies)."""
     if isinstance(value, LuaTable):
         return {"lua_table": sorted(([canonical(k), canonical(v)] for k, v in value.pairs), key=json.dumps)}
+    if isinstance(value, bytes):
+        return {"bytes": value.hex()}  # a Lua string that is not UTF-8
     if helper == "complete" and isinstance(value, str):
         return "\n".join(sorted(value.splitlines()))
     if value is not None and not isinstance(value, (str, int, bool)):

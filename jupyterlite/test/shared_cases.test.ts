@@ -39,10 +39,13 @@ interface ICase {
 const cases: ICase[] = JSON.parse(readFileSync(CASES_PATH, 'utf-8')).cases;
 const docs = StdlibDocs.parse(readFileSync(join(KERNEL, 'stdlib_docs.json'), 'utf-8'));
 
-/** A VM answer as the table keeps it ({lua_table: pairs}, integers as numbers) as the format decodes it. */
+/** A VM answer as the table keeps it ({lua_table: pairs}, {bytes: hex}, integers as numbers) as the format decodes it. */
 function luaValue(v: unknown): LuaValue {
   if (typeof v === 'number') {
     return Number.isInteger(v) ? BigInt(v) : v;
+  }
+  if (typeof v === 'object' && v !== null && 'bytes' in v) {
+    return Uint8Array.from(Buffer.from((v as { bytes: string }).bytes, 'hex'));
   }
   if (typeof v === 'object' && v !== null && 'lua_table' in v) {
     return new LuaTable((v as { lua_table: Array<[unknown, unknown]> }).lua_table.map(([k, x]) => [luaValue(k), luaValue(x)]));
