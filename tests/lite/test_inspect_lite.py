@@ -116,7 +116,7 @@ def test_shared_cases_in_the_browsers_vm(browser, site_url: str) -> None:
     _exposing_the_app(context)
     page = context.new_page()
     open_notebook(page, site_url)
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget", timeout=WAIT_MS)
+    page.wait_for_function("() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel", timeout=WAIT_MS)
     assert len(CASES) > 50, "the shared table lost its cases"
     dirty = True
     mismatches = []
