@@ -58,7 +58,7 @@ export class LuaKernel extends BaseKernel {
   private storage = new ExtStorage();
   private notebook: string | null = null;
   private startError: string | null = null;
-  private introspections = new Map<number, PromiseDelegate<any>>(); // null when the worker ended
+  private introspections = new Map<number, PromiseDelegate<unknown>>(); // resolved with null when the worker ended
   private sources = new Map<string, string>(); // chunk name -> code, for inspect's source
 
   constructor(private readonly options: ILuaKernelOptions) {
