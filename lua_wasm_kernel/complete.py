@@ -12,8 +12,9 @@ if TYPE_CHECKING:
     from .vm import LuaVM
 
 # The text a completion replaces, and what it follows: `a.b.` + `pre`, or `s:` + `pre`.
+# \Z, not $: a $ also matches before a last newline (as JavaScript's $ does not).
 _TARGET = re.compile(
-    r"(?:(?P<path>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?P<sep>[.:]))?(?P<prefix>[A-Za-z_]\w*)?$", re.ASCII
+    r"(?:(?P<path>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?P<sep>[.:]))?(?P<prefix>[A-Za-z_]\w*)?\Z", re.ASCII
 )
 # Names the cell itself declares: `local a, b`, `function f(x, y)`, `for k, v in`.
 _DECLARED = re.compile(

@@ -19,7 +19,7 @@ from .serializer import LuaTable
 if TYPE_CHECKING:
     from .vm import LuaVM
 
-_NAME_BEFORE = re.compile(r"[A-Za-z_]\w*(?:[.:][A-Za-z_]\w*)*$", re.ASCII)
+_NAME_BEFORE = re.compile(r"[A-Za-z_]\w*(?:[.:][A-Za-z_]\w*)*\Z", re.ASCII)
 _WORD_AFTER = re.compile(r"\w*", re.ASCII)
 _LOOKBEHIND_CHARS = 512
 
@@ -91,17 +91,22 @@ def describe(path: str, facts: Any, detail_level: int, sources: Mapping[str, str
         if doc is not None:
             signature, description = doc
             alias = f"{path} is {name}\n\n" if path and name not in (path, path.replace(":", ".")) else ""
-            value = f"\n\nValue: {info['repr']}" if "repr" in info else ""
+            value = f"\n\nValue: {_text(info['repr'])}" if "repr" in info else ""
             link = stdlib_docs.manual_link(name)
             return f"{alias}{signature}\n\n{description}{value}\n\nLua 5.4 manual: {link}"
     if not info:
         return None
     if info.get("type") != "function":
-        lines = [f"Type:  {info['type']}"]
+        lines = [f"Type:  {_text(info['type'])}"]
         if "repr" in info:
-            lines.append(f"Value: {info['repr']}")
+            lines.append(f"Value: {_text(info['repr'])}")
         return "\n".join(lines)
     return _describe_function(path, info, detail_level, sources)
+
+
+def _text(value: Any) -> str:
+    """A Lua string as text: one that is not UTF-8 arrives as bytes, shown with U+FFFD, never as b'...'."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _describe_function(path: str, info: dict[str, Any], detail_level: int, sources: Mapping[str, str]) -> str:
@@ -114,7 +119,7 @@ def _describe_function(path: str, info: dict[str, Any], detail_level: int, sourc
         params.append("...")
     lines = [f"function {path}({', '.join(params)})"]
     first, last = info.get("linedefined", 0), info.get("lastlinedefined", 0)
-    where = info.get("short_src", "?")
+    where = _text(info.get("short_src", "?"))
     lines.append(f"Defined at {where}:{first}" + (f"-{last}" if last > first else ""))
     if detail_level >= 1:
         source = _source_of(info.get("source", ""), sources)

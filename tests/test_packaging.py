@@ -30,6 +30,7 @@ def test_wheel_contents(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "lua_wasm_kernel/lua.wasm" in names
     assert {"lua_wasm_kernel/lua/display.lua", "lua_wasm_kernel/lua/introspect.lua"} <= names
+    assert "lua_wasm_kernel/stdlib_docs.json" in names  # inspect's docs, shared with the browser kernel
     spec = "lua_wasm_kernel-0.1.0.data/data/share/jupyter/kernels/lua-wasm/"
     assert {spec + f for f in ("kernel.json", "logo-32x32.png", "logo-64x64.png", "logo-svg.svg")} <= names
     assert wheel.name.endswith("-py3-none-any.whl")

@@ -1,6 +1,8 @@
 // Copies the engine the Python package builds (lua_wasm_kernel/lua.wasm and
-// its Lua modules) into the built extension's static folder, where the
-// worker loads them: one module, two hosts (tests/lite compares the bytes).
+// its Lua modules) and the standard library's docs (stdlib_docs.json, which
+// inspect shows) into the built extension's static folder, where the worker
+// loads them: one module and one set of facts, two hosts (tests/lite compares
+// the bytes).
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,4 +24,5 @@ copyFileSync(wasm, join(target, 'lua.wasm'));
 for (const name of ['display', 'require', 'introspect']) {
   copyFileSync(join(kernel, 'lua', `${name}.lua`), join(target, 'lua', `${name}.lua`));
 }
-console.log(`copied lua.wasm and the Lua modules into ${target}`);
+copyFileSync(join(kernel, 'stdlib_docs.json'), join(target, 'stdlib_docs.json'));
+console.log(`copied lua.wasm, the Lua modules and stdlib_docs.json into ${target}`);

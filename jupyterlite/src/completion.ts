@@ -2,7 +2,9 @@
 // cursor follows (`a.b.` + prefix, `s:` + prefix, or a bare prefix), and the
 // names the cell declares. The candidates themselves come from the VM, from
 // lua_wasm_kernel/lua/introspect.lua's `complete`, the Python kernel's code.
+// The cursor and the reply's positions are code points (cursor.ts).
 
+import { charIndex, jsIndex } from './cursor';
 import { inStringOrComment } from './lexer';
 
 export const KEYWORDS = [
@@ -16,7 +18,7 @@ const DECLARED =
 const NAME = /[A-Za-z_]\w*/g;
 const LOOKBEHIND_CHARS = 512;
 
-/** [path, separator, prefix] before the cursor, or null where nothing completes. */
+/** [path, separator, prefix] before the cursor (a JavaScript index), or null where nothing completes. */
 export function findTarget(code: string, cursor: number): [string, string, string] | null {
   const before = code.slice(Math.max(0, cursor - LOOKBEHIND_CHARS), cursor);
   const m = TARGET.exec(before);
@@ -48,13 +50,13 @@ export function declaredNames(code: string): Set<string> {
   return names;
 }
 
-/** The complete_reply for `code`; `lookup` asks the VM's introspect.complete. */
+/** The complete_reply for `code`, `cursor` in code points; `lookup` asks the VM's introspect.complete. */
 export async function complete(
   code: string,
   cursor: number,
   lookup: (path: string, sep: string, prefix: string) => Promise<string | null>
-): Promise<{ matches: string[]; cursor_start: number; cursor_end: number; metadata: Record<string, any> }> {
-  cursor = Math.max(0, Math.min(cursor, code.length));
+): Promise<{ status: 'ok'; matches: string[]; cursor_start: number; cursor_end: number; metadata: Record<string, any> }> {
+  cursor = jsIndex(code, Math.max(0, cursor));
   const matches = new Map<string, string>();
   let prefix = '';
   const target = findTarget(code, cursor);
@@ -81,18 +83,20 @@ export async function complete(
       }
     }
   }
-  const start = cursor - prefix.length;
+  const start = charIndex(code, cursor - prefix.length);
+  const end = charIndex(code, cursor);
   const names = [...matches.keys()].sort((a, b) => {
     const x = a.toLowerCase();
     const y = b.toLowerCase();
     return x < y ? -1 : x > y ? 1 : a < b ? -1 : a > b ? 1 : 0;
   });
   return {
+    status: 'ok',
     matches: names,
     cursor_start: start,
-    cursor_end: cursor,
+    cursor_end: end,
     metadata: {
-      _jupyter_types_experimental: names.map(n => ({ start, end: cursor, text: n, type: matches.get(n) }))
+      _jupyter_types_experimental: names.map(n => ({ start, end, text: n, type: matches.get(n) }))
     }
   };
 }

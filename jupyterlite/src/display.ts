@@ -1,7 +1,8 @@
 // Rich output from Lua: the host functions behind the display module
 // (lua_wasm_kernel/lua/display.lua), the mirror of lua_wasm_kernel/display.py.
 // display sends display_data or update_display_data, clear_output sends
-// clear_output, page collects a pager payload; describe gives help(x) a plain text.
+// clear_output, page collects a pager payload (help(x)'s `describe` is
+// inspect.ts's helpText, registered by the worker with the docs).
 
 import { Cycle, LuaTable, LuaValue, Opaque, Truncated } from './format';
 import { HostCallError, HostFunction } from './host_calls';
@@ -30,8 +31,7 @@ export class Display {
     return {
       display: (kind, data, options) => this.display(kind, data, options ?? null),
       clear_output: wait => this.clearOutput(wait === true),
-      page: text => this.page(text),
-      describe: (name, facts) => describe(name, facts)
+      page: text => this.page(text)
     };
   }
 
@@ -82,20 +82,6 @@ export class Display {
     }
     return null;
   }
-}
-
-/** help(x)'s text: plain in this host (the Python host's inspect.py is not ported). */
-export function describe(name: LuaValue, facts: LuaValue): string {
-  const what = typeof name === 'string' ? name : 'this value';
-  let kind = '';
-  if (facts instanceof LuaTable) {
-    for (const [k, v] of facts.pairs) {
-      if (k === 'type' && typeof v === 'string') {
-        kind = v;
-      }
-    }
-  }
-  return `${what}${kind ? ` (${kind})` : ''}: no documentation in the browser kernel yet; see the Lua 5.4 manual.`;
 }
 
 /** The `data` field of display_data for display.<kind>(data). */

@@ -11,7 +11,8 @@ import { PromiseDelegate } from '@lumino/coreutils';
 
 import { complete } from './completion';
 import { ExtStorage } from './ext_storage';
-import { openBlocks } from './lexer';
+import { IInspectReply, notFound } from './inspect';
+import { isComplete } from './is_complete';
 import type { IStoredTable } from './ext_tables';
 import type { FromWorker, IStartMessage, IWireResult } from './protocol';
 
@@ -57,7 +58,8 @@ export class LuaKernel extends BaseKernel {
   private storage = new ExtStorage();
   private notebook: string | null = null;
   private startError: string | null = null;
-  private introspections = new Map<number, PromiseDelegate<string | null>>();
+  private introspections = new Map<number, PromiseDelegate<unknown>>(); // resolved with null when the worker ended
+  private sources = new Map<string, string>(); // chunk name -> code, for inspect's source
 
   constructor(private readonly options: ILuaKernelOptions) {
     super(options);
@@ -191,7 +193,8 @@ export class LuaKernel extends BaseKernel {
         ready.reject(new Error(message.error));
         return;
       case 'introspected':
-        this.introspections.get(message.id)?.resolve(message.value);
+      case 'inspected':
+        this.introspections.get(message.id)?.resolve(message.type === 'inspected' ? message.reply : message.value);
         this.introspections.delete(message.id);
         return;
     }
@@ -268,6 +271,7 @@ export class LuaKernel extends BaseKernel {
       return { status: 'error', execution_count: count, ...error } as KernelMessage.IExecuteReplyMsg['content'];
     }
     const chunkName = stored ? `[cell ${count}]` : `[hidden ${++this.hidden}]`;
+    this.sources.set(chunkName, content.code);
     const running: IRunning = { id: this.nextId++, done: new PromiseDelegate() };
     this.running = running;
     this.image = undefined; // until this cell's arrives: never roll back to an older cell's
@@ -323,28 +327,33 @@ export class LuaKernel extends BaseKernel {
   async completeRequest(
     content: KernelMessage.ICompleteRequestMsg['content']
   ): Promise<KernelMessage.ICompleteReplyMsg['content']> {
-    const reply = await complete(content.code, content.cursor_pos, (path, sep, prefix) =>
+    return complete(content.code, content.cursor_pos, (path, sep, prefix) =>
       this.introspect('complete', [path, sep, prefix])
     );
-    return { status: 'ok', ...reply };
   }
 
   async inspectRequest(
     content: KernelMessage.IInspectRequestMsg['content']
   ): Promise<KernelMessage.IInspectReplyMsg['content']> {
-    // Not in this slice: the Python kernel's inspect.py (and its stdlib docs) is not ported.
-    return { status: 'ok', found: false, data: {}, metadata: {} };
+    // In the worker (inspect.ts), as the Python kernel's inspect.py; sources only for the detail that shows them.
+    await this.ready;
+    const worker = this.worker;
+    if (worker === null) {
+      return notFound();
+    }
+    const id = this.nextId++;
+    const answer = new PromiseDelegate<IInspectReply | null>();
+    this.introspections.set(id, answer);
+    const detailLevel = content.detail_level ?? 0;
+    const sources = detailLevel >= 1 ? this.sources : new Map<string, string>();
+    worker.postMessage({ type: 'inspect', id, code: content.code, cursor: content.cursor_pos, detailLevel, sources });
+    return (await answer.promise) ?? notFound();
   }
 
   async isCompleteRequest(
     content: KernelMessage.IIsCompleteRequestMsg['content']
   ): Promise<KernelMessage.IIsCompleteReplyMsg['content']> {
-    // The VM's load decides, as for the Python kernel (is_complete.py); two spaces per open block.
-    const status = await this.introspect('is_complete', [content.code]);
-    if (status === 'incomplete') {
-      return { status, indent: '  '.repeat(openBlocks(content.code)) };
-    }
-    return status === 'complete' || status === 'invalid' ? { status } : { status: 'unknown' };
+    return isComplete(content.code, code => this.introspect('is_complete', [code]));
   }
 
   async commInfoRequest(

@@ -1,6 +1,7 @@
 // Lua tokens on the host side, as lua_wasm_kernel/lexer.py: whether the
-// cursor sits in a string or comment (completion) and how many blocks are
-// open (is_complete's indent). The VM's `load` decides validity.
+// cursor sits in a string or comment (completion), which call it is in
+// (inspection) and how many blocks are open (is_complete's indent). The VM's
+// `load` decides validity. Positions here are JavaScript string indexes.
 
 const TOKEN = new RegExp(
   [
@@ -87,6 +88,19 @@ export function inStringOrComment(code: string, pos: number): boolean {
     }
   }
   return false;
+}
+
+/** The position of the innermost `(` still open at `pos`, or null. */
+export function openCall(code: string, pos: number): number | null {
+  const stack: number[] = [];
+  for (const tok of tokens(code.slice(0, pos))) {
+    if (tok.text === '(' && tok.kind === 'op') {
+      stack.push(tok.start);
+    } else if (tok.text === ')' && tok.kind === 'op' && stack.length) {
+      stack.pop();
+    }
+  }
+  return stack.length ? stack[stack.length - 1] : null;
 }
 
 /** How many blocks and brackets are open at the end of `code`. */

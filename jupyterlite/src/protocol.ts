@@ -1,6 +1,7 @@
 // The messages between the kernel (page) and its VM worker.
 
 import type { IStoredTable } from './ext_tables';
+import type { IInspectReply } from './inspect';
 
 export interface IStartMessage {
   type: 'start';
@@ -28,7 +29,17 @@ export interface IIntrospectMessage {
   args: string[];
 }
 
-export type ToWorker = IStartMessage | IExecuteMessage | IIntrospectMessage;
+/** An inspect_request (inspect.ts): cursor in code points; sources by chunk name, for detail level 1. */
+export interface IInspectMessage {
+  type: 'inspect';
+  id: number;
+  code: string;
+  cursor: number;
+  detailLevel: number;
+  sources: Map<string, string>;
+}
+
+export type ToWorker = IStartMessage | IExecuteMessage | IIntrospectMessage | IInspectMessage;
 
 export interface IWireResult {
   status: number;
@@ -53,4 +64,5 @@ export type FromWorker =
       dropped: Uint8Array[];
     }
   | { type: 'trapped'; id: number; reason: string }
-  | { type: 'introspected'; id: number; value: string | null };
+  | { type: 'introspected'; id: number; value: string | null }
+  | { type: 'inspected'; id: number; reply: IInspectReply };

@@ -4,14 +4,16 @@
 
 import { Display } from './display';
 import { HostCallError } from './host_calls';
-import type { FromWorker, IExecuteMessage, IIntrospectMessage, IStartMessage, ToWorker } from './protocol';
+import { INTROSPECT_CHUNK, call, callText } from './introspect';
+import { helpText, inspect, notFound } from './inspect';
+import type { FromWorker, IExecuteMessage, IInspectMessage, IIntrospectMessage, IStartMessage, ToWorker } from './protocol';
 import { SiteFiles } from './files';
 import { SiteModules } from './site_modules';
+import { StdlibDocs } from './stdlib_docs';
 import { LuaVM } from './vm';
 
 const NO_INPUT_MESSAGE = 'this frontend does not allow input';
 const LUA_MODULES = ['display', 'require'];
-const INTROSPECT_CHUNK = '=[lua-wasm introspect]';
 
 const scope = self as unknown as {
   postMessage(message: FromWorker, transfer?: Transferable[]): void;
@@ -22,6 +24,7 @@ const scope = self as unknown as {
 let vm: LuaVM | null = null;
 let current = 0; // the id of the cell running
 let inputEpoch = 0;
+let docs = StdlibDocs.empty(); // lua_wasm_kernel/stdlib_docs.json, for inspect and help(x)
 const display = new Display((msgType, content) => post({ type: 'iopub', id: current, msgType, content }));
 
 function post(message: FromWorker, transfer: Transferable[] = []): void {
@@ -37,12 +40,14 @@ async function fetchBytes(name: string): Promise<ArrayBuffer> {
 }
 
 async function start(message: IStartMessage): Promise<void> {
+  const docsLoaded = loadDocs();
   const [wasm, introspect, ...modules] = await Promise.all([
     fetchBytes('lua.wasm'),
     fetchBytes('lua/introspect.lua'),
     ...LUA_MODULES.map(name => fetchBytes(`lua/${name}.lua`))
   ]);
   const sources = new Map(LUA_MODULES.map((name, i) => [name, new Uint8Array(modules[i])]));
+  docs = await docsLoaded;
   const module = await WebAssembly.compile(wasm);
   const next = new LuaVM(
     module,
@@ -61,6 +66,7 @@ async function start(message: IStartMessage): Promise<void> {
   for (const [name, fn] of Object.entries(display.functions())) {
     calls.register(name, fn);
   }
+  calls.register('describe', (name, facts) => helpText(name, facts, docs)); // help(x), as Shift-Tab says
   calls.register('input', () => {
     throw new HostCallError(NO_INPUT_MESSAGE);
   });
@@ -115,30 +121,43 @@ function execute(message: IExecuteMessage): void {
   });
 }
 
-/** `text` as a Lua string literal that reads back byte for byte (introspect.py: lua_string). */
-function luaString(text: string): string {
-  let out = '"';
-  for (const byte of new TextEncoder().encode(text)) {
-    const safe = byte >= 0x20 && byte <= 0x7e && byte !== 0x22 && byte !== 0x5c;
-    out += safe ? String.fromCharCode(byte) : `\\${String(byte).padStart(3, '0')}`;
+/** The standard library's docs; none (logged) if they cannot be read: inspect still describes the rest. */
+async function loadDocs(): Promise<StdlibDocs> {
+  try {
+    return StdlibDocs.parse(new TextDecoder().decode(await fetchBytes('stdlib_docs.json')));
+  } catch (e) {
+    console.warn('lua-wasm: no standard library docs for inspect', e);
+    return StdlibDocs.empty();
   }
-  return out + '"';
 }
 
 /** The first value an introspect helper returns, if a string (as introspect.py's call). */
 function introspect(message: IIntrospectMessage): void {
   let value: string | null = null;
   if (vm !== null) {
-    const code = `debug.getregistry()["lua_wasm.introspect"].${message.fn}(${message.args.map(luaString).join(', ')})`;
     try {
-      const result = vm.eval(code, INTROSPECT_CHUNK, null);
-      const first = result.status === 0 ? result.values[0] : null;
-      value = typeof first === 'string' ? first : null;
+      value = callText(vm, message.fn, message.args);
     } catch (e) {
       console.error('lua-wasm: an introspection call trapped', e);
     }
   }
   post({ type: 'introspected', id: message.id, value });
+}
+
+/** An inspect_reply (inspect.ts), from introspect.lua's facts and the cells' sources. */
+function inspectAt(message: IInspectMessage): void {
+  let reply = notFound();
+  const machine = vm;
+  if (machine !== null) {
+    try {
+      reply = inspect(message.code, message.cursor, message.detailLevel, message.sources, docs, path =>
+        call(machine, 'inspect', [path])
+      );
+    } catch (e) {
+      console.error('lua-wasm: an inspection failed', e);
+    }
+  }
+  post({ type: 'inspected', id: message.id, reply });
 }
 
 scope.onmessage = (event: MessageEvent<ToWorker>) => {
@@ -149,5 +168,7 @@ scope.onmessage = (event: MessageEvent<ToWorker>) => {
     execute(message);
   } else if (message.type === 'introspect') {
     introspect(message);
+  } else if (message.type === 'inspect') {
+    inspectAt(message);
   }
 };

@@ -1,0 +1,39 @@
+// The bridge to lua_wasm_kernel/lua/introspect.lua, as introspect.py: the Lua
+// helpers of completion, inspection and is_complete, which the VM loads in
+// every new Lua state (the worker's init script) and keeps in the registry;
+// `call` runs one helper as a tiny eval.
+
+import type { LuaValue } from './format';
+import type { LuaVM } from './vm';
+
+export const INTROSPECT_CHUNK = '=[lua-wasm introspect]';
+const REGISTRY_KEY = 'lua_wasm.introspect';
+
+export type Helper = 'complete' | 'inspect' | 'is_complete';
+
+/** `text` as a Lua string literal that reads back byte for byte (introspect.py: lua_string). */
+export function luaString(text: string): string {
+  let out = '"';
+  for (const byte of new TextEncoder().encode(text)) {
+    const safe = byte >= 0x20 && byte <= 0x7e && byte !== 0x22 && byte !== 0x5c;
+    out += safe ? String.fromCharCode(byte) : `\\${String(byte).padStart(3, '0')}`;
+  }
+  return out + '"';
+}
+
+/**
+ * The first value the helper `fn` returns, or null if the call failed (the
+ * user replaced the global `debug`: then no completions or inspection). A
+ * trap is thrown to the caller.
+ */
+export function call(vm: LuaVM, fn: Helper, args: string[]): LuaValue {
+  const code = `debug.getregistry()["${REGISTRY_KEY}"].${fn}(${args.map(luaString).join(', ')})`;
+  const result = vm.eval(code, INTROSPECT_CHUNK, null);
+  return result.status === 0 && result.values.length ? result.values[0] : null;
+}
+
+/** `call`'s value if a string (what complete and is_complete answer), else null. */
+export function callText(vm: LuaVM, fn: Helper, args: string[]): string | null {
+  const value = call(vm, fn, args);
+  return typeof value === 'string' ? value : null;
+}
