@@ -194,7 +194,7 @@ def _zon_value(tokens: list[str], i: int) -> tuple[object, int]:
         raise BuildError(f"{MANIFEST.name}: unclosed `.{{`")
     if fields and items:
         raise BuildError(f"{MANIFEST.name}: a struct mixes named and unnamed fields")
-    return (fields if fields or not items else items), i + 1
+    return (fields if fields else items), i + 1
 
 
 def read_manifest() -> dict:
