@@ -129,7 +129,7 @@ def _unpack(sdist: Path) -> None:
     STAMP.write_text(LUPA_SHA256 + "\n")
 
 
-BUILD_NOTICE = "lua-wasm: building the Lua engine (about a minute the first time on a machine, seconds after that)..."
+BUILD_NOTICE = "lua-wasm: building the Lua engine (a minute or two the first time on a machine, seconds after that)..."
 
 
 def notice(text: str) -> None:
