@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -259,7 +260,7 @@ def build_wasm(optimize: str | None = None) -> Path:
     WASM.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise BuildError(f"zig build-exe failed ({' '.join(cmd)}):\n{proc.stderr.strip()}")
+        raise BuildError(f"zig build-exe failed ({shlex.join(cmd)}):\n{proc.stderr.strip()}")
     if not WASM.exists():
         raise BuildError(f"zig build-exe succeeded but {WASM} is missing")
     return WASM
@@ -285,7 +286,7 @@ def main(argv: list[str]) -> int:
         if "--fetch" in argv:
             print(fetch_lua_sources())
         elif "--print-command" in argv:
-            print(" ".join(wasm_command(fetch_lua_sources())))
+            print(shlex.join(wasm_command(fetch_lua_sources())))
         else:
             optimize = next((a.split("=", 1)[1] for a in argv if a.startswith("--optimize=")), None)
             print(build_wasm(optimize))
