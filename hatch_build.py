@@ -198,11 +198,23 @@ def _zon_value(tokens: list[str], i: int) -> tuple[object, int]:
     return (fields if fields else items), i + 1
 
 
+# src/build.zon's fields (build.zig's Manifest struct): lists of strings, and strings.
+MANIFEST_LISTS = ("lua_sources", "c_sources", "wasm_only_c_sources", "c_flags", "c_macros", "wasm_flags",
+                  "wasm_cpu_features_add", "wasm_cpu_features_sub", "exports")
+MANIFEST_STRINGS = ("wasm_target", "optimize")
+
+
 def read_manifest() -> dict:
     """src/build.zon: sources, flags, target features, exports."""
     manifest = parse_zon(MANIFEST.read_text())
-    if not isinstance(manifest, dict):
-        raise BuildError(f"{MANIFEST.name} is not a struct")
+    if not isinstance(manifest, dict) or set(manifest) != {*MANIFEST_LISTS, *MANIFEST_STRINGS}:
+        raise BuildError(f"{MANIFEST.name} must be a struct of exactly: {', '.join(MANIFEST_LISTS + MANIFEST_STRINGS)}")
+    for key in MANIFEST_LISTS:
+        if not isinstance(manifest[key], list) or not all(isinstance(v, str) for v in manifest[key]):
+            raise BuildError(f"{MANIFEST.name}: .{key} must be a tuple of strings")
+    for key in MANIFEST_STRINGS:
+        if not isinstance(manifest[key], str):
+            raise BuildError(f"{MANIFEST.name}: .{key} must be a string")
     return manifest
 
 
@@ -227,12 +239,12 @@ def wasm_command(lua_src: Path, optimize: str | None = None, out: Path = WASM,
     if mode not in OPTIMIZE_MODES:
         raise BuildError(f"optimize mode {mode!r} is not one of {', '.join(OPTIMIZE_MODES)}")
     macros = [f"-D{d}" for d in m["c_macros"]]
-    lua_flags = [*m["c_flags"], *m["wasm_flags"]]
+    c_flags = [*m["c_flags"], *m["wasm_flags"]]
     cpu = "baseline" + "".join(f"-{f}" for f in m["wasm_cpu_features_sub"]) \
         + "".join(f"+{f}" for f in m["wasm_cpu_features_add"])
     cmd = [sys.executable, "-m", "ziglang", "build-exe", "-fno-entry", "--stack", str(stack_size_bytes()),
-           "-cflags", *lua_flags, "--", *(str(lua_src / f) for f in m["lua_sources"]),
-           "-cflags", *lua_flags, "--", *(str(SRC / f) for f in m["c_sources"]),
+           "-cflags", *c_flags, "--", *(str(lua_src / f) for f in m["lua_sources"]),
+           "-cflags", *c_flags, "--", *(str(SRC / f) for f in m["c_sources"]),
            "-cflags", *m["wasm_flags"], "--", *(str(SRC / f) for f in m["wasm_only_c_sources"]),
            "-fstrip", "-fno-stack-protector", "-fno-sanitize-c", "-O", mode,
            "-target", m["wasm_target"], "-mcpu", cpu,

@@ -71,6 +71,18 @@ def test_the_zon_reader_refuses_what_it_does_not_know(text: str) -> None:
         hatch_build.parse_zon(text)
 
 
+def test_a_manifest_of_another_shape_is_refused(tmp_path: Path, monkeypatch) -> None:
+    good = hatch_build.MANIFEST.read_text()
+    for text in (good.replace(".optimize = \"fast\"", ".optimize = .{\"fast\"}"),
+                 good.replace(".c_flags = .{", ".c_flag = .{"),
+                 good.replace(".exports = .{", ".exports = \"lw_init\", .unused = .{")):
+        assert text != good
+        (tmp_path / "build.zon").write_text(text)
+        monkeypatch.setattr(hatch_build, "MANIFEST", tmp_path / "build.zon")
+        with pytest.raises(hatch_build.BuildError):
+            hatch_build.read_manifest()
+
+
 @pytest.mark.slow
 def test_zig_build_makes_the_same_module(tmp_path: Path) -> None:
     """build.zig (unit tests, heap-check builds) reads the same table: both
