@@ -1,56 +1,40 @@
 //! Builds lua.wasm: Lua 5.4.8 (fetched, never committed) plus src/*.zig.
 //!   python -m ziglang build -Dlua-src=build/lua54 --prefix lua_wasm_kernel
 //!   python -m ziglang build test -Dlua-src=build/lua54
-//! `python hatch_build.py` fetches the sources and runs the first command.
+//! `python hatch_build.py` fetches the sources and runs the same compile as
+//! the first command without zig build (one `zig build-exe`, no build runner
+//! to compile first). Sources, flags, target features and exports live in
+//! src/build.zon, which both read: change them there.
 const std = @import("std");
 const limits = @import("src/limits.zig");
 
-/// Lua's core and safe libraries. Left out: lua.c, onelua.c, ltests.c, and
-/// loslib.c, linit.c (processes); the sandbox's os lives in src/libs.zig and
-/// src/prelude.lua. liolib.c runs over the confined file layer of
-/// src/files.zig (src/lw_stdio.h). loadlib.c is built without dlopen and
-/// with its file and getenv calls stubbed (src/lua_user.h).
-const lua_sources = [_][]const u8{
-    "lapi.c",    "lcode.c",    "lctype.c",   "ldebug.c",  "ldo.c",     "ldump.c",
-    "lfunc.c",   "lgc.c",      "llex.c",     "lmem.c",    "lobject.c", "lopcodes.c",
-    "lparser.c", "lstate.c",   "lstring.c",  "ltable.c",  "ltm.c",     "lundump.c",
-    "lvm.c",     "lzio.c",     "lauxlib.c",  "lbaselib.c", "lcorolib.c", "ldblib.c",
-    "lmathlib.c", "lstrlib.c", "ltablib.c",  "lutf8lib.c", "loadlib.c",
-    "liolib.c",
+const Manifest = struct {
+    lua_sources: []const []const u8,
+    c_sources: []const []const u8,
+    wasm_only_c_sources: []const []const u8,
+    c_flags: []const []const u8,
+    c_macros: []const []const u8,
+    wasm_flags: []const []const u8,
+    wasm_target: []const u8,
+    wasm_cpu_features_add: []const []const u8,
+    wasm_cpu_features_sub: []const []const u8,
+    optimize: []const u8,
+    exports: []const []const u8,
 };
-
-/// Every export of the module (src/main.zig); nothing else leaves it.
-const exports = [_][]const u8{
-    "lw_abi_version",    "lw_io_buffer",     "lw_io_buffer_size", "lw_init",
-    "lw_input_reserve",  "lw_eval",          "lw_reply_ptr",      "lw_reply_len",
-    "lw_memory_used",    "lw_memory_peak",   "lw_memory_limit",   "lw_memory_heap_capacity",
-    "lw_lua_count",      "lw_gc",            "lw_interrupt_layout", "lw_limits",
-    "lw_oom_where",
-};
-
-const c_flags = [_][]const u8{ "-std=c99", "-Dl_signalT=int", "-fno-strict-aliasing" };
-
-/// setjmp/longjmp as wasm exceptions (see src/sjlj.c).
-const wasm_sjlj_flags = [_][]const u8{ "-mllvm", "-wasm-enable-sjlj", "-mllvm", "-wasm-use-legacy-eh=false" };
+const manifest: Manifest = @import("src/build.zon");
 
 pub fn build(b: *std.Build) void {
     const lua_src = b.option([]const u8, "lua-src", "Folder of the Lua 5.4.8 sources") orelse "build/lua54";
-    const optimize = b.option(std.builtin.Optimize, "optimize", "Optimize mode (default: fast)") orelse .fast;
+    const default_optimize = std.meta.stringToEnum(std.builtin.Optimize, manifest.optimize) orelse
+        @panic("src/build.zon: unknown optimize mode");
+    const optimize = b.option(std.builtin.Optimize, "optimize", "Optimize mode (default: src/build.zon's)") orelse default_optimize;
     // The check build: the TLSF heap's consistency check runs as every eval
     // starts and traps on corruption (tests/test_interrupt.py's stress test).
     const heap_check = b.option(bool, "heap-check", "Check the heap after every eval (default: false)") orelse false;
     const options = b.addOptions();
     options.addOption(bool, "heap_check", heap_check);
 
-    const wasm_target = b.resolveTargetQuery(.{
-        .cpu_arch = .wasm32,
-        .os_tag = .wasi,
-        .cpu_features_add = std.Target.wasm.featureSet(&.{.exception_handling}),
-        // No bulk memory: memory.copy/fill would run as wasmtime libcalls in
-        // host code, where the interrupt escalation's mprotect would crash the
-        // process instead of trapping (docs/ABI.md, "Interrupts and streaming").
-        .cpu_features_sub = std.Target.wasm.featureSet(&.{ .bulk_memory, .bulk_memory_opt }),
-    });
+    const wasm_target = b.resolveTargetQuery(wasmQuery() catch |e| std.debug.panic("src/build.zon: {s}", .{@errorName(e)}));
     const mod = b.createModule(.{
         .root_source_file = b.path("src/main.zig"),
         .target = wasm_target,
@@ -61,9 +45,11 @@ pub fn build(b: *std.Build) void {
         .sanitize_c = .off,
     });
     mod.addOptions("build_options", options);
-    addLua(b, mod, lua_src, &(c_flags ++ wasm_sjlj_flags));
-    mod.addCSourceFile(.{ .file = b.path("src/sjlj.c"), .flags = &wasm_sjlj_flags });
-    mod.export_symbol_names = &exports;
+    const wasm_c_flags = std.mem.concat(b.allocator, []const u8, &.{ manifest.c_flags, manifest.wasm_flags }) catch @panic("OOM");
+    addC(b, mod, lua_src, wasm_c_flags);
+    for (manifest.wasm_only_c_sources) |file|
+        mod.addCSourceFile(.{ .file = b.path(b.pathJoin(&.{ "src", file })), .flags = manifest.wasm_flags });
+    mod.export_symbol_names = manifest.exports;
 
     const exe = b.addExecutable(.{ .name = "lua", .root_module = mod });
     exe.entry = .disabled;
@@ -80,32 +66,49 @@ pub fn build(b: *std.Build) void {
         .link_libc = true,
     });
     test_mod.addOptions("build_options", options);
-    addLua(b, test_mod, lua_src, &c_flags);
+    addC(b, test_mod, lua_src, manifest.c_flags);
+    // The unit tests alone translate Lua's headers, to check src/lua_c.zig's
+    // hand-written declarations against them (src/lua_c_check.zig).
+    const api = b.addTranslateC(.{
+        .root_source_file = b.path("src/lua_api.h"),
+        .target = b.graph.host,
+        .optimize = .debug,
+    });
+    api.addIncludePath(.{ .cwd_relative = lua_src });
+    api.addIncludePath(b.path("src"));
+    for (manifest.c_macros) |macro| {
+        const eq = std.mem.indexOfScalar(u8, macro, '=') orelse macro.len;
+        api.defineCMacro(macro[0..eq], if (eq < macro.len) macro[eq + 1 ..] else null);
+    }
+    test_mod.addImport("lua_api_translated", api.createModule());
     const tests = b.addTest(.{ .root_module = test_mod });
     const test_step = b.step("test", "Run the engine's unit tests (native)");
     test_step.dependOn(&b.addRunArtifact(tests).step);
 }
 
-fn addLua(b: *std.Build, mod: *std.Build.Module, lua_src: []const u8, flags: []const []const u8) void {
-    const src = b.path("src");
+/// src/build.zon's wasm target and CPU features.
+fn wasmQuery() !std.Target.Query {
+    var query = try std.Target.Query.parse(.{ .arch_os_abi = manifest.wasm_target });
+    inline for (.{ manifest.wasm_cpu_features_add, manifest.wasm_cpu_features_sub }, 0..) |names, i| {
+        var set = std.Target.Cpu.Feature.Set.empty;
+        for (names) |name| {
+            const feature = std.meta.stringToEnum(std.Target.wasm.Feature, name) orelse return error.UnknownCpuFeature;
+            set.addFeature(@intFromEnum(feature));
+        }
+        if (i == 0) query.cpu_features_add = set else query.cpu_features_sub = set;
+    }
+    return query;
+}
+
+/// Lua's C sources and ours, with src/build.zon's include paths and macros.
+fn addC(b: *std.Build, mod: *std.Build.Module, lua_src: []const u8, flags: []const []const u8) void {
     const lua_dir: std.Build.LazyPath = .{ .cwd_relative = lua_src };
-    const api = b.addTranslateC(.{
-        .root_source_file = b.path("src/lua_api.h"),
-        .target = mod.resolved_target.?,
-        .optimize = mod.optimize.?,
-    });
-    api.addIncludePath(lua_dir);
-    api.addIncludePath(src);
-    api.defineCMacro("LUA_USER_H", "\"lua_user.h\"");
-    api.defineCMacro("l_signalT", "int");
-    mod.addImport("c", api.createModule());
     mod.addIncludePath(lua_dir);
-    mod.addIncludePath(src);
-    mod.addCMacro("LUA_USER_H", "\"lua_user.h\"");
-    mod.addCMacro("l_signalT", "int");
-    mod.addCSourceFiles(.{ .root = lua_dir, .files = &lua_sources, .flags = flags });
-    mod.addCSourceFile(.{ .file = b.path("src/hook_layout.c"), .flags = flags });
-    mod.addCSourceFile(.{ .file = b.path("src/undump_refused.c"), .flags = flags });
-    mod.addCSourceFile(.{ .file = b.path("src/box_alloc.c"), .flags = flags });
-    mod.addCSourceFile(.{ .file = b.path("src/numfmt.c"), .flags = flags });
+    mod.addIncludePath(b.path("src"));
+    for (manifest.c_macros) |macro| {
+        const eq = std.mem.indexOfScalar(u8, macro, '=') orelse macro.len;
+        mod.addCMacro(macro[0..eq], if (eq < macro.len) macro[eq + 1 ..] else "");
+    }
+    mod.addCSourceFiles(.{ .root = lua_dir, .files = manifest.lua_sources, .flags = flags });
+    mod.addCSourceFiles(.{ .root = b.path("src"), .files = manifest.c_sources, .flags = flags });
 }

@@ -3,8 +3,14 @@
 Runs as hatchling's build hook (`pip install .`, `pip install -e .`,
 `pip wheel .`) and as a script after editing Zig sources:
 
-    python hatch_build.py            # fetch if needed, then zig build
+    python hatch_build.py            # fetch if needed, then compile
     python hatch_build.py --fetch    # only fetch and unpack the Lua sources
+    python hatch_build.py --print-command   # the compile command, not run
+
+The compile is one `zig build-exe` command built here from src/build.zon,
+the table build.zig reads too: no `zig build`, whose build runner Zig would
+first compile for the host (over half of a first build's time), and no
+translate-c (our Zig declares Lua's C API by hand, src/lua_c.zig).
 
 Lua comes from the sdist of the pinned package lupa==2.8, whose
 third-party/lua54/ holds upstream Lua 5.4.8 and its test suite (testes/).
@@ -16,6 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -31,6 +39,11 @@ LUA_PREFIX = "lupa-2.8/third-party/lua54/"
 LUA_DIR = ROOT / "build" / "lua54"
 STAMP = LUA_DIR / ".sha256"
 WASM = ROOT / "lua_wasm_kernel" / "lua.wasm"
+SRC = ROOT / "src"
+MANIFEST = SRC / "build.zon"
+ZIG_CACHE = ROOT / "build" / "zig-cache"
+BUILD_OPTIONS = ROOT / "build" / "build_options.zig"
+OPTIMIZE_MODES = ("fast", "small", "safe", "debug")
 
 
 class BuildError(RuntimeError):
@@ -117,7 +130,7 @@ def _unpack(sdist: Path) -> None:
     STAMP.write_text(LUPA_SHA256 + "\n")
 
 
-BUILD_NOTICE = "lua-wasm: building the Lua engine (about 4 minutes the first time on a machine, seconds after that)..."
+BUILD_NOTICE = "lua-wasm: building the Lua engine (a minute or two the first time on a machine, seconds after that)..."
 
 
 def notice(text: str) -> None:
@@ -134,19 +147,134 @@ def notice(text: str) -> None:
         pass
 
 
+_ZON_TOKEN = re.compile(r'\s+|//[^\n]*|(\.\{|\}|,|=|\.[A-Za-z_][A-Za-z0-9_]*|"(?:[^"\\\n]|\\.)*")')
+
+
+def parse_zon(text: str) -> object:
+    """The subset of ZON that src/build.zon uses: `.{ .name = value, }`
+    structs (dicts), `.{ "a", "b" }` tuples (lists) and string literals."""
+    tokens: list[str] = []
+    pos = 0
+    while pos < len(text):
+        m = _ZON_TOKEN.match(text, pos)
+        if not m:
+            raise BuildError(f"{MANIFEST.name}: cannot read {text[pos:pos + 20]!r}")
+        if m.group(1):
+            tokens.append(m.group(1))
+        pos = m.end()
+    value, end = _zon_value(tokens, 0)
+    if end != len(tokens):
+        raise BuildError(f"{MANIFEST.name}: text after the value: {tokens[end]!r}")
+    return value
+
+
+def _zon_value(tokens: list[str], i: int) -> tuple[object, int]:
+    if i >= len(tokens):
+        raise BuildError(f"{MANIFEST.name}: ends early")
+    tok = tokens[i]
+    if tok.startswith('"'):
+        return tok[1:-1].encode().decode("unicode_escape"), i + 1
+    if tok != ".{":
+        raise BuildError(f"{MANIFEST.name}: unexpected {tok!r}")
+    i += 1
+    fields: dict[str, object] = {}
+    items: list[object] = []
+    while i < len(tokens) and tokens[i] != "}":
+        if tokens[i].startswith(".") and tokens[i] != ".{":
+            if i + 1 >= len(tokens) or tokens[i + 1] != "=":
+                raise BuildError(f"{MANIFEST.name}: {tokens[i]} without `=`")
+            fields[tokens[i][1:]], i = _zon_value(tokens, i + 2)
+        else:
+            item, i = _zon_value(tokens, i)
+            items.append(item)
+        if i < len(tokens) and tokens[i] == ",":
+            i += 1
+        elif i < len(tokens) and tokens[i] != "}":
+            raise BuildError(f"{MANIFEST.name}: expected `,` or `}}`, got {tokens[i]!r}")
+    if i >= len(tokens):
+        raise BuildError(f"{MANIFEST.name}: unclosed `.{{`")
+    if fields and items:
+        raise BuildError(f"{MANIFEST.name}: a struct mixes named and unnamed fields")
+    return (fields if fields else items), i + 1
+
+
+# src/build.zon's fields (build.zig's Manifest struct): lists of strings, and strings.
+MANIFEST_LISTS = ("lua_sources", "c_sources", "wasm_only_c_sources", "c_flags", "c_macros", "wasm_flags",
+                  "wasm_cpu_features_add", "wasm_cpu_features_sub", "exports")
+MANIFEST_STRINGS = ("wasm_target", "optimize")
+
+
+def read_manifest() -> dict:
+    """src/build.zon: sources, flags, target features, exports."""
+    manifest = parse_zon(MANIFEST.read_text())
+    if not isinstance(manifest, dict) or set(manifest) != {*MANIFEST_LISTS, *MANIFEST_STRINGS}:
+        raise BuildError(f"{MANIFEST.name} must be a struct of exactly: {', '.join(MANIFEST_LISTS + MANIFEST_STRINGS)}")
+    for key in MANIFEST_LISTS:
+        if not isinstance(manifest[key], list) or not all(isinstance(v, str) for v in manifest[key]):
+            raise BuildError(f"{MANIFEST.name}: .{key} must be a tuple of strings")
+    for key in MANIFEST_STRINGS:
+        if not isinstance(manifest[key], str):
+            raise BuildError(f"{MANIFEST.name}: .{key} must be a string")
+    return manifest
+
+
+def stack_size_bytes() -> int:
+    """src/limits.zig's stack_size_bytes (its owner; build.zig imports it)."""
+    text = (SRC / "limits.zig").read_text()
+    m = re.search(r"^pub const stack_size_bytes: u32 = ([0-9_]+(?: \* [0-9_]+)*);", text, re.M)
+    if not m:
+        raise BuildError("src/limits.zig has no `pub const stack_size_bytes: u32 = <n> [* <m>...];`")
+    size = 1
+    for factor in m.group(1).split(" * "):
+        size *= int(factor.replace("_", ""))
+    return size
+
+
+def wasm_command(lua_src: Path, optimize: str | None = None, out: Path = WASM,
+                 cache_dir: Path = ZIG_CACHE) -> list[str]:
+    """The one `zig build-exe` command that builds lua.wasm: the same compile
+    as build.zig's install step, without zig build's runner."""
+    m = read_manifest()
+    mode = optimize or m["optimize"]
+    if mode not in OPTIMIZE_MODES:
+        raise BuildError(f"optimize mode {mode!r} is not one of {', '.join(OPTIMIZE_MODES)}")
+    macros = [f"-D{d}" for d in m["c_macros"]]
+    c_flags = [*m["c_flags"], *m["wasm_flags"]]
+    cpu = "baseline" + "".join(f"-{f}" for f in m["wasm_cpu_features_sub"]) \
+        + "".join(f"+{f}" for f in m["wasm_cpu_features_add"])
+    cmd = [sys.executable, "-m", "ziglang", "build-exe", "-fno-entry", "--stack", str(stack_size_bytes()),
+           "-cflags", *c_flags, "--", *(str(lua_src / f) for f in m["lua_sources"]),
+           "-cflags", *c_flags, "--", *(str(SRC / f) for f in m["c_sources"]),
+           "-cflags", *m["wasm_flags"], "--", *(str(SRC / f) for f in m["wasm_only_c_sources"]),
+           "-fstrip", "-fno-stack-protector", "-fno-sanitize-c", "-O", mode,
+           "-target", m["wasm_target"], "-mcpu", cpu,
+           *(f"--export={e}" for e in m["exports"]),
+           "-I", str(lua_src), "-I", str(SRC), *macros,
+           "--dep", "build_options", f"-Mroot={SRC / 'main.zig'}", f"-Mbuild_options={BUILD_OPTIONS}",
+           "-lc", "--cache-dir", str(cache_dir), "--name", "lua", "--import-memory", "-mexec-model=reactor",
+           f"-femit-bin={out}"]
+    return cmd
+
+
+def write_build_options(heap_check: bool = False) -> None:
+    """The build_options module build.zig's addOptions makes (src/main.zig)."""
+    text = f"pub const heap_check: bool = {'true' if heap_check else 'false'};\n"
+    BUILD_OPTIONS.parent.mkdir(parents=True, exist_ok=True)
+    if not BUILD_OPTIONS.exists() or BUILD_OPTIONS.read_text() != text:
+        BUILD_OPTIONS.write_text(text)
+
+
 def build_wasm(optimize: str | None = None) -> Path:
-    """Runs the Zig build; returns the path of lua.wasm."""
+    """Fetches the Lua sources and compiles lua.wasm; returns its path."""
     notice(BUILD_NOTICE)
-    src = fetch_lua_sources()
-    cmd = [sys.executable, "-m", "ziglang", "build", f"-Dlua-src={src}",
-           "--prefix", str(WASM.parent), "--cache-dir", str(ROOT / "build" / "zig-cache")]
-    if optimize:
-        cmd.append(f"-Doptimize={optimize}")
+    cmd = wasm_command(fetch_lua_sources(), optimize)
+    write_build_options()
+    WASM.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise BuildError(f"zig build failed ({' '.join(cmd)}):\n{proc.stderr.strip()}")
+        raise BuildError(f"zig build-exe failed ({shlex.join(cmd)}):\n{proc.stderr.strip()}")
     if not WASM.exists():
-        raise BuildError(f"zig build succeeded but {WASM} is missing")
+        raise BuildError(f"zig build-exe succeeded but {WASM} is missing")
     return WASM
 
 
@@ -169,6 +297,8 @@ def main(argv: list[str]) -> int:
     try:
         if "--fetch" in argv:
             print(fetch_lua_sources())
+        elif "--print-command" in argv:
+            print(shlex.join(wasm_command(fetch_lua_sources())))
         else:
             optimize = next((a.split("=", 1)[1] for a in argv if a.startswith("--optimize=")), None)
             print(build_wasm(optimize))

@@ -30,6 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_engine as be  # noqa: E402
 
 ROOT = be.ROOT
+sys.path.insert(0, str(ROOT))
+import hatch_build  # noqa: E402  (the build's own command: one zig build-exe)
+
 # The Lua sources: hatch_build.py's folder, or the one LUA_WASM_LUA_SRC names.
 LUA_SRC = Path(os.environ.get("LUA_WASM_LUA_SRC") or ROOT / "build" / "lua54")
 COLD_GOAL_S = 60
@@ -93,12 +96,15 @@ def wasm_data_zeros(wasm: bytes) -> int:
 
 
 def build(mode: str, prefix: Path) -> Path:
-    cmd = [sys.executable, "-m", "ziglang", "build", f"-Dlua-src={LUA_SRC}",
-           f"-Doptimize={mode}", "--prefix", str(prefix), "--cache-dir", str(ROOT / "build" / "zig-cache")]
+    """lua.wasm in `mode`, by the command hatch_build.py runs, into prefix/."""
+    out = prefix / "lua.wasm"
+    prefix.mkdir(parents=True, exist_ok=True)
+    hatch_build.write_build_options()
+    cmd = hatch_build.wasm_command(LUA_SRC, mode, out=out)
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RuntimeError(f"zig build -Doptimize={mode} failed:\n{proc.stderr}")
-    return prefix / "lua.wasm"
+        raise RuntimeError(f"zig build-exe -O {mode} failed:\n{proc.stderr}")
+    return out
 
 
 def interleaved_geomeans(engines: list, reps: int, scale: float) -> tuple[dict, list[tuple[float, float]]]:
@@ -114,11 +120,7 @@ def interleaved_geomeans(engines: list, reps: int, scale: float) -> tuple[dict, 
 
 
 def default_mode() -> str:
-    text = (ROOT / "build.zig").read_text()
-    for line in text.splitlines():
-        if 'b.option(std.builtin.Optimize, "optimize"' in line:
-            return line.rsplit("orelse", 1)[1].strip(" .;")
-    return "?"
+    return str(hatch_build.read_manifest()["optimize"])
 
 
 def modes_section(reps: int, scale: float) -> str:
@@ -198,16 +200,20 @@ def knobs_section(reps: int, scale: float) -> str:
 
 # Where the cold build's time goes, read from the files each step leaves in
 # the two caches (name patterns, first match wins), in the order Zig runs them.
-COLD_PHASES = [
-    ("Zig's build runner (maker, compiled for the host)", ("maker", "maker_zcu.o")),
-    ("build.zig (configurer)", ("configurer", "dependencies.zig")),
-    ("Zig's translate-c tool (compiled for the host; used for src/lua_api.h)", ("translate-c", "translate-c_zcu.o")),
-    ("src/lua_api.h translated", ("lua_api.zig",)),
-    ("compiler-rt (for the host and for wasm32)", ("libcompiler_rt.a", "compiler_rt_zcu.o")),
-    ("wasi-libc: crt1 and all of libc.a", ("*",)),  # any other object of the global cache
-    ("our Zig (lua_zcu.o) and the link", ("lua_zcu.o", "lua.wasm")),
-    ("Lua's C and our C files", ("l*.o", "hook_layout.o", "undump_refused.o", "numfmt.o", "sjlj.o")),
-]
+def cold_phases() -> list[tuple[str, tuple[str, ...]]]:
+    manifest = hatch_build.read_manifest()
+    c_files = [*manifest["lua_sources"], *manifest["c_sources"], *manifest["wasm_only_c_sources"]]
+    return [
+        # Only a `zig build` compiles these two tools; hatch_build's command does not.
+        ("Zig's build runner (maker, compiled for the host)", ("maker", "maker_zcu.o")),
+        ("build.zig (configurer)", ("configurer", "dependencies.zig")),
+        ("Zig's translate-c tool (compiled for the host)", ("translate-c", "translate-c_zcu.o")),
+        ("a header translated", ("lua_api.zig",)),
+        ("compiler-rt (for wasm32)", ("libcompiler_rt.a", "compiler_rt_zcu.o")),
+        ("wasi-libc: crt1 and all of libc.a", ("*",)),  # any other object of the global cache
+        ("our Zig (lua_zcu.o) and the link", ("lua_zcu.o", "lua.wasm")),
+        ("Lua's C and our C files", tuple(Path(f).stem + ".o" for f in c_files)),
+    ]
 
 
 def cpu_seconds_of_children() -> float:
@@ -215,38 +221,44 @@ def cpu_seconds_of_children() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def cold_timeline(global_cache: Path, local_cache: Path, t0: float) -> dict[str, tuple[float, float, int]]:
-    """{phase: (first file's time, last file's time, files)}, seconds after t0, from the caches' files."""
-    out: dict[str, list[float]] = {}
+def cold_timeline(global_cache: Path, local_cache: Path, output: Path, t0: float) -> dict[str, tuple[float, float, int]]:
+    """{phase: (first file's time, last file's time, files)}, seconds after t0, from the caches' files
+    and the output (`-femit-bin` writes lua.wasm, and no lua_zcu.o, outside the caches)."""
+    times: dict[str, list[float]] = {}
+    phases = cold_phases()
     for cache in (global_cache, local_cache):
         for path in (cache / "o").rglob("*"):
             if not path.is_file():
                 continue
-            for phase, patterns in COLD_PHASES:
+            for phase, patterns in phases:
                 if any(path.match(p) for p in patterns) and (patterns != ("*",) or cache == global_cache):
-                    out.setdefault(phase, []).append(path.stat().st_mtime - t0)
+                    times.setdefault(phase, []).append(path.stat().st_mtime - t0)
                     break
-    return {k: (min(v), max(v), len(v)) for k, v in out.items()}
+    if output.exists():
+        times.setdefault("our Zig (lua_zcu.o) and the link", []).append(output.stat().st_mtime - t0)
+    return {k: (min(v), max(v), len(v)) for k, v in times.items()}
 
 
 def measure_cold() -> dict[str, object]:
-    """One `zig build` with empty caches: wall, CPU of all processes, and the timeline of its phases."""
+    """hatch_build.py's compile with empty caches: wall, CPU of all processes, and the timeline of its phases."""
     with tempfile.TemporaryDirectory(prefix="lua-wasm-cold-") as tmp_name:
         tmp = Path(tmp_name)
-        global_cache, local_cache = tmp / "global", tmp / "local"
+        global_cache, local_cache, out = tmp / "global", tmp / "local", tmp / "out" / "lua.wasm"
+        out.parent.mkdir()
         env = dict(os.environ, ZIG_GLOBAL_CACHE_DIR=str(global_cache))
-        cmd = [sys.executable, "-m", "ziglang", "build", f"-Dlua-src={LUA_SRC}", "--prefix", str(tmp / "out"),
-               "--cache-dir", str(local_cache)]
-        log("cold build: zig build with empty caches")
+        hatch_build.write_build_options()
+        cmd = hatch_build.wasm_command(LUA_SRC, out=out, cache_dir=local_cache)
+        log("cold build: hatch_build.py's zig build-exe with empty caches")
+        load_before = os.getloadavg()
         c0, t0, w0 = cpu_seconds_of_children(), time.time(), time.perf_counter()
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
         wall, cpu = time.perf_counter() - w0, cpu_seconds_of_children() - c0
         if proc.returncode != 0:
-            raise RuntimeError(f"cold zig build failed:\n{proc.stderr[-2000:]}")
-        timeline = cold_timeline(global_cache, local_cache, t0)
-        size = (tmp / "out" / "lua.wasm").stat().st_size
+            raise RuntimeError(f"cold zig build-exe failed:\n{proc.stderr[-2000:]}")
+        timeline = cold_timeline(global_cache, local_cache, out, t0)
+        size = out.stat().st_size
     load = os.getloadavg()
-    return {"wall": wall, "cpu": cpu, "timeline": timeline, "size": size, "load": load}
+    return {"wall": wall, "cpu": cpu, "timeline": timeline, "size": size, "load": load, "load_before": load_before}
 
 
 def cold_section(m: dict[str, object]) -> str:
@@ -255,15 +267,18 @@ def cold_section(m: dict[str, object]) -> str:
     lines = [
         "## Build: the cold first build",
         "",
-        "`python benchmarks/bench_build.py --only cold`: one `zig build` (the command `hatch_build.py` "
-        "runs) with an empty Zig global cache (`ZIG_GLOBAL_CACHE_DIR` set to a new temporary folder) and "
-        "an empty local cache, as on a fresh machine or CI runner. Where the time goes is read from the "
-        "modification times of the files each step leaves in the caches (phases run mostly one after "
-        "another; times are seconds after the start). The load average is given because on a "
-        "shared machine the wall time scales with it.",
+        "`python benchmarks/bench_build.py --only cold`: the one `zig build-exe` command `hatch_build.py` "
+        "runs (`pip install .`; `python hatch_build.py --print-command` shows it) with an empty Zig global "
+        "cache (`ZIG_GLOBAL_CACHE_DIR` set to a new temporary folder) and an empty local cache, as on a "
+        "fresh machine or CI runner; fetching the Lua sources is not timed. Where the time goes is read "
+        "from the modification times of the files each step leaves in the caches (times are seconds "
+        "after the start; Zig compiles libc, compiler-rt and our C on its thread pool, so phases "
+        "overlap). The load average is given because on a shared machine the wall time scales with "
+        "it; the CPU time does not.",
         "",
-        f"Whole build: **{wall:.0f} s** wall, {cpu:.0f} s CPU (all processes); load average after it "
-        f"{m['load'][0]:.1f} / {m['load'][1]:.1f} / {m['load'][2]:.1f} on {os.cpu_count()} cores. "
+        f"Whole build: **{wall:.0f} s** wall, {cpu:.0f} s CPU (all processes); load average "
+        f"{m['load_before'][0]:.1f} before it, {m['load'][0]:.1f} / {m['load'][1]:.1f} / {m['load'][2]:.1f} "
+        f"after it, on {os.cpu_count()} cores. lua.wasm: {m['size']:,} bytes. "
         f"Goal ≤ {COLD_GOAL_S} s: **{verdict}**.",
         "",
         "| phase | first file (s) | last file (s) | share of the wall time | files |",

@@ -1,7 +1,7 @@
 //! The Lua C API, imported once, plus Zig stand-ins for the API's macros
-//! (lua.h defines many calls as macros that translate-c cannot carry).
-/// Lua's headers (plus time.h and stdio.h), translated by the build (src/lua_api.h).
-pub const c = @import("c");
+//! (lua.h defines many calls as macros).
+/// Lua's headers (plus the time.h and stdio.h names we use), declared by hand.
+pub const c = @import("lua_c.zig");
 
 pub const State = c.lua_State;
 pub const CFn = *const fn (?*State) callconv(.c) c_int;

@@ -43,6 +43,8 @@ export fn lw_io_buffer_size() u32 {
 /// Creates the persistent lua_State; 0 on success, 3 when out of memory.
 export fn lw_init() i32 {
     if (state.L != null) return @intFromEnum(Status.bad_input);
+    // src/lua_c.zig's hand-written C API must match the headers it was built with.
+    if (c.layoutMismatch() != null) return @intFromEnum(Status.bad_input);
     if (!state.initWasm()) return @intFromEnum(Status.out_of_memory);
     interrupt_layout = interrupt.layout();
     return @intFromEnum(Status.ok);

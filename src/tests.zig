@@ -18,4 +18,6 @@ test {
     _ = @import("quarantine.zig");
     _ = @import("limits.zig");
     _ = @import("lua.zig");
+    _ = @import("lua_c.zig");
+    _ = @import("lua_c_check.zig");
 }
