@@ -146,7 +146,10 @@ STOP_JS = """([i]) => new Promise(resolve => {
     if (/\\[\\d+\\]/.test(prompt.innerText)) { seen.disconnect(); resolve(performance.now() - t0); }
   });
   seen.observe(prompt, { childList: true, subtree: true, characterData: true });
-  document.querySelector("[data-command='notebook:interrupt-kernel']").click();
+  setTimeout(() => resolve(-1), 60000);
+  // JupyterLab's toolbar buttons act on mousedown, as a real click begins.
+  const stop = document.querySelector("[data-command='notebook:interrupt-kernel']");
+  stop.dispatchEvent(new MouseEvent('mousedown', { bubbles: true, cancelable: true, button: 0 }));
 })"""
 
 
@@ -168,7 +171,10 @@ def measure_stop(url: str, runs: int, isolated: bool) -> list[float]:
             page.keyboard.press("Control+Enter")
             cell.locator(".jp-InputArea-prompt").filter(has_text="[*]").wait_for(timeout=WAIT_MS)
             time.sleep(0.5)  # inside the loop
-            out.append(page.evaluate(STOP_JS, [SPIN_CELL]))
+            elapsed = page.evaluate(STOP_JS, [SPIN_CELL])
+            if elapsed < 0:
+                raise RuntimeError("the stop button did not end the cell within 60 s")
+            out.append(elapsed)
             text = cell.locator(".jp-OutputArea").inner_text()
             if "interrupted!" not in text or ("rolled back" in text) == isolated:
                 raise RuntimeError(f"unexpected stop: {text!r}")

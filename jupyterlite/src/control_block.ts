@@ -18,7 +18,10 @@ export const enum Word {
   /** The input box: InputState. */
   INPUT_STATE = 5,
   /** The reply's length in bytes (INPUT_REPLIED). */
-  INPUT_LENGTH = 6
+  INPUT_LENGTH = 6,
+  /** Messages the worker posted, counted before each post: the page consumes the ring only
+   * when it received them all, so its output never overtakes a message still in flight. */
+  POSTED = 7
 }
 
 const WORDS = 8;

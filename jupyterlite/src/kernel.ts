@@ -78,6 +78,7 @@ export class LuaKernel extends BaseKernel {
   private control: ControlBlock | null = null;
   private watcher: PageWatcher | null = null;
   private output = new OutputStreams();
+  private received = 0; // messages from the current worker (the watcher compares them with those posted)
 
   constructor(private readonly options: ILuaKernelOptions) {
     super(options);
@@ -157,6 +158,7 @@ export class LuaKernel extends BaseKernel {
     this.worker = worker;
     this.watcher?.end();
     this.watcher = null;
+    this.received = 0;
     // A fresh control block per worker: a worker ended while holding the lock must not block the next.
     this.control = self.crossOriginIsolated === true ? ControlBlock.create() : null;
     message = this.control === null ? message : { ...message, control: this.control.buffer };
@@ -212,6 +214,7 @@ export class LuaKernel extends BaseKernel {
     }
     try {
       this.watcher = new PageWatcher(this.control, shared, {
+        received: () => this.received,
         output: chunk => this.output.accept(chunk),
         outputStart: start => this.output.startAt(start),
         escalate: () => this.stopByForce()
@@ -240,6 +243,7 @@ export class LuaKernel extends BaseKernel {
     if (worker !== this.worker) {
       return; // a worker already ended
     }
+    this.received += 1;
     const running = this.running;
     switch (message.type) {
       case 'ready':

@@ -2,7 +2,8 @@
 // VM's memory is shared: the mirror of lua_wasm_kernel/interrupt.py. While a
 // cell runs it ticks every TICK_MS under the control block's lock:
 // - Streaming: consumes the output ring (output_ring.ts), so a line printed
-//   before a long computation shows at once.
+//   before a long computation shows at once; only when every message the
+//   worker posted has arrived, so its output stays in order with them.
 // - Interrupt: arms Lua's stop hook by writing into linear memory, the same
 //   words interrupt.py writes (signals.interrupt, then on the running
 //   lua_State the hook, basehookcount = hookcount = 1, the mask, then trap = 1
@@ -33,6 +34,8 @@ export interface ISharedVM {
 }
 
 export interface IWatcherEvents {
+  /** Messages received from the worker so far (the control block's POSTED counts those sent). */
+  received(): number;
   /** Output the page consumed (ordered with the worker's by OutputStreams). */
   output(chunk: IOutputChunk): void;
   /** The ring index the running cell's output starts at. */
@@ -114,7 +117,9 @@ export class PageWatcher {
       try {
         if (this.control.get(Word.RUNNING) === this.id) {
           this.events.outputStart(this.control.get(Word.RING_START));
-          chunk = this.ring.take(true);
+          if (this.control.get(Word.POSTED) === this.events.received()) {
+            chunk = this.ring.take(true); // nothing in flight that it could overtake
+          }
           if (this.interruptAt !== null) {
             this.arm();
             armed = true;

@@ -132,6 +132,7 @@ function laidOut(): [WebAssembly.Memory, DataView] {
 
 function watched(memory: WebAssembly.Memory, control: ControlBlock, escalated: () => void = () => undefined): PageWatcher {
   return new PageWatcher(control, { memory, layout: LAYOUT, ioBuffer: 0x1000, ioBufferSize: 256 }, {
+    received: () => 0,
     output: () => undefined,
     outputStart: () => undefined,
     escalate: escalated
@@ -198,4 +199,29 @@ test('page watcher: escalates only after the delay, and not while a host import 
   }
   assert.equal(escalations, 1);
   assert.equal(watcher.interrupt(), false, 'the watcher stopped watching');
+});
+
+test('page watcher: streams the ring only when every message the worker posted has arrived', () => {
+  const [memory, v] = laidOut();
+  const control = ControlBlock.create();
+  const chunks: IOutputChunk[] = [];
+  let received = 0;
+  const watcher = new PageWatcher(control, { memory, layout: LAYOUT, ioBuffer: 0x1000, ioBufferSize: 256 }, {
+    received: () => received,
+    output: chunk => chunks.push(chunk),
+    outputStart: () => undefined,
+    escalate: () => undefined
+  });
+  new Uint8Array(memory.buffer).set(utf8('hi'), 0x1000);
+  v.setUint32(LAYOUT.output_ring_addr + 8, 1, true);
+  v.setUint32(LAYOUT.output_ring_addr, 2, true);
+  watcher.begin(3);
+  control.set(Word.RUNNING, 3);
+  control.add(Word.POSTED, 1); // a display message still in flight
+  (watcher as any).tick();
+  assert.equal(chunks.length, 0, 'the output would overtake it');
+  received = 1;
+  (watcher as any).tick();
+  watcher.end();
+  assert.deepEqual(chunks.map(c => [c.start, new TextDecoder().decode(c.data)]), [[0, 'hi']]);
 });

@@ -53,6 +53,9 @@ def make_notebook() -> dict:
         'return kept',
         'print("start")\nlocal t = os.clock()\nwhile os.clock() - t < 3 do end\nprint("end")',
         'local line = io.read()\nreturn "got " .. line',
+        # Backtracks for minutes inside the pattern matcher, where no hook runs.
+        'forced = 1\nstring.find(string.rep("a", 40), string.rep("a-", 40) .. "b")',
+        'return forced',
     ]
     return {
         "nbformat": 4,

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 # conftest.make_notebook's cells
 SET_X, WHILE_TRUE_AFTER_OUTPUT, RETURN_X = 0, 4, 5
-CHANGE_THEN_LOOP, RETURN_KEPT, START_WAIT_END, READ_LINE = 9, 10, 11, 12
+CHANGE_THEN_LOOP, RETURN_KEPT, START_WAIT_END, READ_LINE, LONG_C_CALL, RETURN_FORCED = 9, 10, 11, 12, 13, 14
 
 
 def _isolated(page) -> bool:
@@ -77,6 +77,25 @@ def test_output_streams_while_the_cell_computes(browser, site_url: str) -> None:
     )
     wait_for_prompt(page, START_WAIT_END)
     assert re.search(r"start\s+end", output_text(page, START_WAIT_END))
+    context.close()
+
+
+def test_a_stop_that_does_not_take_falls_back_to_the_restart(browser, site_url: str) -> None:
+    """A long C call runs no hook: 1 s after the stop (interrupt.py's
+    escalate_after) the worker is ended and restarted from the cell's start."""
+    context = browser.new_context()
+    page = context.new_page()
+    open_notebook(page, site_url)
+    run_cell(page, LONG_C_CALL)
+    _running(page, LONG_C_CALL)
+    _stop(page)
+    wait_for_prompt(page, LONG_C_CALL)
+    text = output_text(page, LONG_C_CALL)
+    assert "stopped by force" in text and "did not stop within 1 s" in text
+    assert "rolled back to before this cell" in text
+    run_cell(page, RETURN_FORCED)  # the restarted VM answers, with the state of before the cell
+    wait_for_prompt(page, RETURN_FORCED)
+    assert output_text(page, RETURN_FORCED).strip().endswith("nil")
     context.close()
 
 
