@@ -25,6 +25,8 @@ export const enum Word {
 }
 
 const WORDS = 8;
+/** What a site's server must send for the page to be cross-origin isolated. */
+export const ISOLATION_HEADERS = '"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp"';
 /** The longest line the input box hands to Lua (longer ones are refused with a message). */
 export const INPUT_SIZE_MAX_BYTES = 64 * 1024;
 

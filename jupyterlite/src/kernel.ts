@@ -13,7 +13,7 @@ import { BaseKernel, IKernel } from '@jupyterlite/services';
 import { PromiseDelegate } from '@lumino/coreutils';
 
 import { complete } from './completion';
-import { ControlBlock, InputState } from './control_block';
+import { ControlBlock, ISOLATION_HEADERS, InputState } from './control_block';
 import { ExtStorage } from './ext_storage';
 import { openBlocks } from './lexer';
 import type { IStoredTable } from './ext_tables';
@@ -31,13 +31,16 @@ export const ERROR_NAMES: Record<number, string> = {
   100: 'VMStopped'
 };
 
-export const INTERRUPT_MESSAGE =
-  'interrupted! This page is not cross-origin isolated, so the VM cannot be stopped in place: ' +
-  'its worker was ended and restarted, and the Lua state and external tables were rolled back to before this cell';
-
-export const INTERRUPT_RESET_MESSAGE =
-  'interrupted! This page is not cross-origin isolated, so the VM cannot be stopped in place: ' +
-  'its worker was ended before it copied its memory, so the Lua state was reset; external tables are as the previous cell left them';
+/** The stop button's message when it had to restart the VM: why, and what was rolled back. */
+export function interruptMessage(isolated: boolean, rolledBack: boolean): string {
+  const why = isolated
+    ? "the VM's memory could not be shared with this page (see the browser's console)"
+    : `this page is not cross-origin isolated (its server did not send ${ISOLATION_HEADERS})`;
+  const what = rolledBack
+    ? 'its worker was ended and restarted, and the Lua state and external tables were rolled back to before this cell'
+    : 'its worker was ended before it copied its memory, so the Lua state was reset; external tables are as the previous cell left them';
+  return `interrupted! The VM cannot be stopped in place: ${why}; ${what}`;
+}
 
 /** The stop did not take in place within the escalation delay (interrupt.py's "stopped by force"). */
 export function forcedStopMessage(rolledBack: boolean): string {
@@ -108,10 +111,10 @@ export class LuaKernel extends BaseKernel {
       return;
     }
     this.running = null;
-    const rolledBack = this.image !== undefined;
+    const error = interruptMessage(this.control !== null, this.image !== undefined);
     this.restart();
     running.done.resolve({
-      result: { status: 4, display: [], error: rolledBack ? INTERRUPT_MESSAGE : INTERRUPT_RESET_MESSAGE },
+      result: { status: 4, display: [], error },
       payload: []
     });
   }

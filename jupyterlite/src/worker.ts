@@ -5,7 +5,7 @@
 // over a shared memory the page's watcher reads, and io.read waits on the
 // block for the input box's reply.
 
-import { ControlBlock, INPUT_SIZE_MAX_BYTES, InputState, Word } from './control_block';
+import { ControlBlock, INPUT_SIZE_MAX_BYTES, ISOLATION_HEADERS, InputState, Word } from './control_block';
 import { Display } from './display';
 import { lossyText } from './format';
 import { HostCallError } from './host_calls';
@@ -19,8 +19,8 @@ import { WASM_PAGE_SIZE_BYTES } from './abi';
 
 const NO_INPUT_MESSAGE = 'this frontend does not allow input';
 export const NOT_ISOLATED_INPUT_MESSAGE =
-  'this page is not cross-origin isolated, so the VM cannot wait for input: serve the site with the headers ' +
-  '"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp"';
+  `this page is not cross-origin isolated, so the VM cannot wait for input: serve the site with the headers ${ISOLATION_HEADERS}`;
+const NOT_SHARED_INPUT_MESSAGE = "the VM's memory could not be shared with this page (see the browser's console), so it cannot wait for input";
 const LUA_MODULES = ['display', 'require'];
 const INTROSPECT_CHUNK = '=[lua-wasm introspect]';
 
@@ -120,7 +120,7 @@ function readLine(prompt: unknown, password: unknown): string | null {
     throw new HostCallError(NO_INPUT_MESSAGE);
   }
   if (control === null) {
-    throw new HostCallError(NOT_ISOLATED_INPUT_MESSAGE);
+    throw new HostCallError(self.crossOriginIsolated === true ? NOT_SHARED_INPUT_MESSAGE : NOT_ISOLATED_INPUT_MESSAGE);
   }
   const text = prompt instanceof Uint8Array ? lossyText(prompt) : String(prompt ?? '');
   control.set(Word.INPUT_STATE, InputState.WAITING);

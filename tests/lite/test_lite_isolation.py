@@ -140,6 +140,7 @@ def test_without_isolation_stop_rolls_back_and_input_names_the_headers(browser, 
     wait_for_prompt(page, CHANGE_THEN_LOOP)
     text = output_text(page, CHANGE_THEN_LOOP)
     assert "not cross-origin isolated" in text and "rolled back to before this cell" in text
+    assert "Cross-Origin-Opener-Policy: same-origin" in text and "Cross-Origin-Embedder-Policy: require-corp" in text
     run_cell(page, RETURN_KEPT)  # the cell's change went with the rollback; x from before it stays
     wait_for_prompt(page, RETURN_KEPT)
     assert output_text(page, RETURN_KEPT).strip().endswith("nil")
