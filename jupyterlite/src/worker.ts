@@ -5,6 +5,7 @@
 // over a shared memory the page's watcher reads, and io.read waits on the
 // block for the input box's reply.
 
+import { WASM_PAGE_SIZE_BYTES } from './abi';
 import { ControlBlock, INPUT_SIZE_MAX_BYTES, ISOLATION_HEADERS, InputState, Word } from './control_block';
 import { Display } from './display';
 import { lossyText } from './format';
@@ -15,10 +16,9 @@ import { SiteFiles } from './files';
 import { SiteModules } from './site_modules';
 import { shareMemoryImport } from './shared_memory';
 import { LuaVM } from './vm';
-import { WASM_PAGE_SIZE_BYTES } from './abi';
 
 const NO_INPUT_MESSAGE = 'this frontend does not allow input';
-export const NOT_ISOLATED_INPUT_MESSAGE =
+const NOT_ISOLATED_INPUT_MESSAGE =
   `this page is not cross-origin isolated, so the VM cannot wait for input: serve the site with the headers ${ISOLATION_HEADERS}`;
 const NOT_SHARED_INPUT_MESSAGE = "the VM's memory could not be shared with this page (see the browser's console), so it cannot wait for input";
 const LUA_MODULES = ['display', 'require'];
