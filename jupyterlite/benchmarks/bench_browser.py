@@ -8,7 +8,11 @@ Builds a JupyterLite site with the extension as built in ../lua_wasm_jupyterlite
 - a trivial cell's round trip (Ctrl+Enter until the prompt's number changes,
   measured in the driver: it includes Playwright's own latency);
 - the engine workloads of benchmarks/bench_engine.py, each timed inside Lua with
-  os.clock, in the browser's worker and in the Python host (LuaVM), same memory.
+  os.clock, in the browser's worker and in the Python host (LuaVM), same memory;
+- the stop button on `while true do end`, from its click to the cell's prompt
+  showing a number (in-page time), with the site served cross-origin isolated
+  (stopped in place by the page's watcher) and plainly (the worker restarted
+  from the cell's start).
 
     python jupyterlite/benchmarks/bench_browser.py [--runs 5]
 """
@@ -41,6 +45,16 @@ LABEXTENSION = ROOT / "jupyterlite" / "lua_wasm_jupyterlite" / "labextension"
 CHROMIUM = "/usr/bin/chromium"
 MEMORY_BYTES = 32 * 1024 * 1024
 WAIT_MS = 120_000
+SPIN = "spins = (spins or 0) + 1\nwhile true do end"
+SPIN_CELL = len(WORKLOADS) + 1
+STOP_RUNS = 10
+
+
+class _IsolatedHandler(http.server.SimpleHTTPRequestHandler):
+    def end_headers(self) -> None:
+        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+        super().end_headers()
 
 
 def timed(chunk: str) -> str:
@@ -54,7 +68,7 @@ def build_site(work: Path) -> Path:
     shutil.copytree(LABEXTENSION, ext / "jupyterlite-kernel")
     contents = work / "contents"
     contents.mkdir()
-    cells = ["return 1 + 1"] + [timed(w.chunk()) for w in WORKLOADS]
+    cells = ["return 1 + 1"] + [timed(w.chunk()) for w in WORKLOADS] + [SPIN]
     notebook = {
         "nbformat": 4, "nbformat_minor": 5,
         "metadata": {"kernelspec": {"name": "lua-wasm", "display_name": "Lua 5.4 (WASM)", "language": "lua"}},
@@ -125,6 +139,49 @@ def measure_browser(url: str, runs: int) -> dict[str, list[float]]:
     return out
 
 
+STOP_JS = """([i]) => new Promise(resolve => {
+  const prompt = document.querySelectorAll('.jp-Notebook .jp-Cell')[i].querySelector('.jp-InputArea-prompt');
+  const t0 = performance.now();
+  const seen = new MutationObserver(() => {
+    if (/\\[\\d+\\]/.test(prompt.innerText)) { seen.disconnect(); resolve(performance.now() - t0); }
+  });
+  seen.observe(prompt, { childList: true, subtree: true, characterData: true });
+  setTimeout(() => resolve(-1), 60000);
+  // JupyterLab's toolbar buttons act on mousedown, as a real click begins.
+  const stop = document.querySelector("[data-command='notebook:interrupt-kernel']");
+  stop.dispatchEvent(new MouseEvent('mousedown', { bubbles: true, cancelable: true, button: 0 }));
+})"""
+
+
+def measure_stop(url: str, runs: int, isolated: bool) -> list[float]:
+    """The stop button on a spinning cell: ms from the click to the cell's prompt number (in-page)."""
+    from playwright.sync_api import sync_playwright
+
+    out = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        page = browser.new_context().new_page()
+        page.goto(f"{url}/notebooks/index.html?path=bench.ipynb")
+        wait_idle(page)
+        if page.evaluate("self.crossOriginIsolated === true") != isolated:
+            raise RuntimeError(f"the page is {'not ' if isolated else ''}cross-origin isolated")
+        cell = page.locator(".jp-Notebook .jp-Cell").nth(SPIN_CELL)
+        for _ in range(runs):
+            cell.locator(".jp-InputArea-prompt").click()
+            page.keyboard.press("Control+Enter")
+            cell.locator(".jp-InputArea-prompt").filter(has_text="[*]").wait_for(timeout=WAIT_MS)
+            time.sleep(0.5)  # inside the loop
+            elapsed = page.evaluate(STOP_JS, [SPIN_CELL])
+            if elapsed < 0:
+                raise RuntimeError("the stop button did not end the cell within 60 s")
+            out.append(elapsed)
+            text = cell.locator(".jp-OutputArea").inner_text()
+            if "interrupted!" not in text or ("rolled back" in text) == isolated:
+                raise RuntimeError(f"unexpected stop: {text!r}")
+        browser.close()
+    return out
+
+
 def measure_python(runs: int) -> dict[str, list[float]]:
     vm = LuaVM(memory_bytes=MEMORY_BYTES)
     out: dict[str, list[float]] = {}
@@ -146,6 +203,7 @@ def chromium_version() -> str:
 
 def section(browser: dict[str, list[float]], python: dict[str, list[float]], runs: int) -> str:
     med = statistics.median
+    stop_in_place, stop_restart = browser["stop_in_place"], browser["stop_restart"]
     lines = [
         "## Browser kernel (JupyterLite)",
         "",
@@ -158,6 +216,12 @@ def section(browser: dict[str, list[float]], python: dict[str, list[float]], run
         f"{med(browser['open']):.0f} ms | {min(browser['open']):.0f} ms | {max(browser['open']):.0f} ms |",
         f"| a trivial cell's round trip (`return 1 + 1`, Ctrl+Enter until its prompt changes; includes the driver's latency), 20 runs | "
         f"{med(browser['round_trip']):.1f} ms | {min(browser['round_trip']):.1f} ms | {max(browser['round_trip']):.1f} ms |",
+        f"| stop button on `while true do end`, cross-origin isolated: stopped in place by the page's watcher "
+        f"(click to the prompt's number, in-page), {len(stop_in_place)} runs | "
+        f"{med(stop_in_place):.1f} ms | {min(stop_in_place):.1f} ms | {max(stop_in_place):.1f} ms |",
+        f"| the same, not isolated: the worker ended and restarted from the cell's start "
+        f"(the prompt's number comes before the new worker is ready), {len(stop_restart)} runs | "
+        f"{med(stop_restart):.1f} ms | {min(stop_restart):.1f} ms | {max(stop_restart):.1f} ms |",
         "",
         f"Engine workloads of `benchmarks/bench_engine.py`, each timed inside Lua with `os.clock` (the browser "
         f"host's is the worker's elapsed time, the Python host's the process's CPU time), memory "
@@ -189,10 +253,16 @@ def main() -> int:
         http.server.SimpleHTTPRequestHandler.log_message = lambda *a: None  # type: ignore[method-assign]
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
+        isolated = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_IsolatedHandler, directory=str(site)))
+        threading.Thread(target=isolated.serve_forever, daemon=True).start()
         try:
-            browser = measure_browser(f"http://127.0.0.1:{server.server_address[1]}", args.runs)
+            url = f"http://127.0.0.1:{server.server_address[1]}"
+            browser = measure_browser(url, args.runs)
+            browser["stop_in_place"] = measure_stop(f"http://127.0.0.1:{isolated.server_address[1]}", STOP_RUNS, True)
+            browser["stop_restart"] = measure_stop(url, STOP_RUNS, False)
         finally:
             server.shutdown()
+            isolated.shutdown()
     python = measure_python(args.runs)
     print(section(browser, python, args.runs))
     return 0

@@ -1,5 +1,7 @@
 // Bounds-checked access to the VM's linear memory: every pointer and length
 // from wasm goes through span() (docs/ABI.md, "Imports": u32, inside memory).
+// A shared memory (a cross-origin isolated page) is read by two threads: its
+// protocol words go through Atomics (loadU32, storeU32, loadU16).
 
 /** The VM passed a pointer or length outside its memory: the instance is not trusted again. */
 export class MemoryAccessError extends Error {
@@ -10,7 +12,16 @@ export class MemoryAccessError extends Error {
 }
 
 export class HostMemory {
-  constructor(readonly memory: WebAssembly.Memory) {}
+  readonly shared: boolean;
+  private readonly words: Uint32Array;
+  private readonly halves: Uint16Array;
+
+  constructor(readonly memory: WebAssembly.Memory) {
+    const buffer = memory.buffer;
+    this.shared = typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer;
+    this.words = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+    this.halves = new Uint16Array(buffer, 0, buffer.byteLength >>> 1);
+  }
 
   /** Bytes of linear memory (the memory never grows: min == max pages). */
   get size(): number {
@@ -56,5 +67,33 @@ export class HostMemory {
   setU32(addr: number, value: number): void {
     const [p] = this.span(addr, 4);
     new DataView(this.memory.buffer).setUint32(p, value >>> 0, true);
+  }
+
+  /** A protocol word (4-aligned), atomically when the memory is shared. */
+  loadU32(addr: number): number {
+    const [p] = this.aligned(addr, 4);
+    return this.shared ? Atomics.load(this.words, p >>> 2) : this.words[p >>> 2];
+  }
+
+  storeU32(addr: number, value: number): void {
+    const [p] = this.aligned(addr, 4);
+    if (this.shared) {
+      Atomics.store(this.words, p >>> 2, value >>> 0);
+    } else {
+      this.words[p >>> 2] = value >>> 0;
+    }
+  }
+
+  loadU16(addr: number): number {
+    const [p] = this.aligned(addr, 2);
+    return this.shared ? Atomics.load(this.halves, p >>> 1) : this.halves[p >>> 1];
+  }
+
+  private aligned(addr: number, width: number): [number, number] {
+    const span = this.span(addr, width);
+    if (span[0] % width) {
+      throw new MemoryAccessError(`the VM passed an unaligned ${width}-byte word at ${span[0]}`);
+    }
+    return span;
   }
 }

@@ -1,19 +1,26 @@
 // The JupyterLite kernel "Lua 5.4 (WASM)": turns kernel messages into
 // requests to the VM's worker (worker.ts) and its answers into messages.
-// Owns the worker's life: a trap or an interrupt ends it, and a new one
-// starts from the memory of the cell's start (kept here), so the Lua state
-// is rolled back to before that cell, not lost. External tables are saved
-// to IndexedDB (ext_storage.ts) after each cell.
+// Owns the worker's life: a trap ends it, and a new one starts from the
+// memory of the cell's start (kept here), so the Lua state is rolled back to
+// before that cell, not lost. When the page is cross-origin isolated the VM's
+// memory is shared and a watcher on this thread (page_watcher.ts) streams
+// output, stops a cell in place and ends a wait for input; otherwise, or when
+// the stop does not take in time, an interrupt ends the worker the same way.
+// External tables are saved to IndexedDB (ext_storage.ts) after each cell.
 
 import type { KernelMessage } from '@jupyterlab/services';
 import { BaseKernel, IKernel } from '@jupyterlite/services';
 import { PromiseDelegate } from '@lumino/coreutils';
 
 import { complete } from './completion';
+import { ControlBlock, ISOLATION_HEADERS, InputState } from './control_block';
 import { ExtStorage } from './ext_storage';
 import { IInspectReply, notFound } from './inspect';
 import { isComplete } from './is_complete';
 import type { IStoredTable } from './ext_tables';
+import { OutputStreams } from './output_ring';
+import { ESCALATE_AFTER_MS, PageWatcher } from './page_watcher';
+import type { ISharedVM } from './page_watcher';
 import type { FromWorker, IStartMessage, IWireResult } from './protocol';
 
 export const ERROR_NAMES: Record<number, string> = {
@@ -25,13 +32,25 @@ export const ERROR_NAMES: Record<number, string> = {
   100: 'VMStopped'
 };
 
-export const INTERRUPT_MESSAGE =
-  'interrupted! This page is not cross-origin isolated, so the VM cannot be stopped in place: ' +
-  'its worker was ended and restarted, and the Lua state and external tables were rolled back to before this cell';
+/** The stop button's message when it had to restart the VM: why, and what was rolled back. */
+export function interruptMessage(isolated: boolean, rolledBack: boolean): string {
+  const why = isolated
+    ? "the VM's memory could not be shared with this page (see the browser's console)"
+    : `this page is not cross-origin isolated (its server did not send ${ISOLATION_HEADERS})`;
+  const what = rolledBack
+    ? 'its worker was ended and restarted, and the Lua state and external tables were rolled back to before this cell'
+    : 'its worker was ended before it copied its memory, so the Lua state was reset; external tables are as the previous cell left them';
+  return `interrupted! The VM cannot be stopped in place: ${why}; ${what}`;
+}
 
-export const INTERRUPT_RESET_MESSAGE =
-  'interrupted! This page is not cross-origin isolated, so the VM cannot be stopped in place: ' +
-  'its worker was ended before it copied its memory, so the Lua state was reset; external tables are as the previous cell left them';
+/** The stop did not take in place within the escalation delay (interrupt.py's "stopped by force"). */
+export function forcedStopMessage(rolledBack: boolean): string {
+  const what = rolledBack
+    ? 'the Lua state and external tables were rolled back to before this cell'
+    : 'the Lua state was reset; external tables are as the previous cell left them';
+  return `the cell was stopped by force: it did not stop within ${ESCALATE_AFTER_MS / 1000} s of the interrupt ` +
+    `(a long call into C such as a pattern match, or a loop that swallows errors); its worker was ended and restarted, and ${what}`;
+}
 
 export interface ILuaKernelOptions extends IKernel.IOptions {
   memoryBytes: number;
@@ -60,6 +79,11 @@ export class LuaKernel extends BaseKernel {
   private startError: string | null = null;
   private introspections = new Map<number, PromiseDelegate<unknown>>(); // resolved with null when the worker ended
   private sources = new Map<string, string>(); // chunk name -> code, for inspect's source
+  // A cross-origin isolated page: the words shared with the worker, and the watcher over its memory.
+  private control: ControlBlock | null = null;
+  private watcher: PageWatcher | null = null;
+  private output = new OutputStreams();
+  private received = 0; // messages from the current worker (the watcher compares them with those posted)
 
   constructor(private readonly options: ILuaKernelOptions) {
     super(options);
@@ -72,22 +96,27 @@ export class LuaKernel extends BaseKernel {
   }
 
   dispose(): void {
+    this.watcher?.end();
     this.worker?.terminate();
     this.worker = null;
     super.dispose();
   }
 
-  /** Stops the running cell (the stop button): ends the worker, restarts it from the cell's start. */
+  /**
+   * Stops the running cell (the stop button): in place when the memory is
+   * shared (the cell ends with "interrupted!", the state kept); else ends the
+   * worker and restarts it from the cell's start.
+   */
   interrupt(): void {
     const running = this.running;
-    if (running === null) {
+    if (running === null || this.watcher?.interrupt()) {
       return;
     }
     this.running = null;
-    const rolledBack = this.image !== undefined;
+    const error = interruptMessage(this.control !== null, this.image !== undefined);
     this.restart();
     running.done.resolve({
-      result: { status: 4, display: [], error: rolledBack ? INTERRUPT_MESSAGE : INTERRUPT_RESET_MESSAGE },
+      result: { status: 4, display: [], error },
       payload: []
     });
   }
@@ -116,10 +145,28 @@ export class LuaKernel extends BaseKernel {
     }
   }
 
+  /** The stop did not take in place in time: the worker is ended and restarted from the cell's start. */
+  private stopByForce(): void {
+    const running = this.running;
+    if (running === null) {
+      return;
+    }
+    this.running = null;
+    const rolledBack = this.image !== undefined;
+    this.restart();
+    running.done.resolve({ result: { status: 100, display: [], error: forcedStopMessage(rolledBack) }, payload: [] });
+  }
+
   /** A new worker, started as `message` says; resolves when its VM is ready. */
   private spawn(message: IStartMessage): Promise<void> {
     const worker = new Worker(new URL('./worker.js', import.meta.url));
     this.worker = worker;
+    this.watcher?.end();
+    this.watcher = null;
+    this.received = 0;
+    // A fresh control block per worker: a worker ended while holding the lock must not block the next.
+    this.control = self.crossOriginIsolated === true ? ControlBlock.create() : null;
+    message = this.control === null ? message : { ...message, control: this.control.buffer };
     const ready = new PromiseDelegate<void>();
     worker.onmessage = (event: MessageEvent<FromWorker>) => this.onWorkerMessage(worker, event.data, ready);
     worker.onerror = event => {
@@ -140,6 +187,7 @@ export class LuaKernel extends BaseKernel {
       answer.resolve(null); // its worker is gone: no completions, never no reply
     }
     this.introspections.clear();
+    this.output.finish(); // what the ended worker sent of the cell's output
     const image = this.image;
     this.image = undefined;
     this.started = new PromiseDelegate<void>();
@@ -164,6 +212,23 @@ export class LuaKernel extends BaseKernel {
     return restarted;
   }
 
+  /** The worker's memory is shared: a watcher over it, or none (logged) if it cannot read it. */
+  private watch(shared: ISharedVM | null): void {
+    if (shared === null || this.control === null) {
+      return;
+    }
+    try {
+      this.watcher = new PageWatcher(this.control, shared, {
+        received: () => this.received,
+        output: chunk => this.output.accept(chunk),
+        outputStart: start => this.output.startAt(start),
+        escalate: () => this.stopByForce()
+      });
+    } catch (e) {
+      console.error('lua-wasm: cannot watch the VM; the stop button will restart it', e);
+    }
+  }
+
   private trapped(reason: string): void {
     const running = this.running;
     this.running = null;
@@ -183,10 +248,12 @@ export class LuaKernel extends BaseKernel {
     if (worker !== this.worker) {
       return; // a worker already ended
     }
+    this.received += 1;
     const running = this.running;
     switch (message.type) {
       case 'ready':
         this.banner = message.banner;
+        this.watch(message.shared);
         ready.resolve();
         return;
       case 'failed':
@@ -206,14 +273,19 @@ export class LuaKernel extends BaseKernel {
         this.image = message.image;
         this.ids = message.ids;
         break;
-      case 'stream':
-        this.stream({ name: message.name, text: message.text });
+      case 'output':
+        this.output.accept(message.chunk);
+        break;
+      case 'input_request':
+        this.inputRequest({ prompt: message.prompt, password: message.password });
         break;
       case 'iopub':
         this.sendIopub(message.msgType, message.content);
         break;
       case 'done':
         this.running = null;
+        this.watcher?.end();
+        this.output.finish();
         // Written before the reply: a reload right after the cell finds them.
         this.storage
           .save(this.notebook ?? '', message.changed, message.dropped)
@@ -275,6 +347,8 @@ export class LuaKernel extends BaseKernel {
     const running: IRunning = { id: this.nextId++, done: new PromiseDelegate() };
     this.running = running;
     this.image = undefined; // until this cell's arrives: never roll back to an older cell's
+    this.output.begin(null, silent ? null : (stream, text) => this.stream({ name: stream === 2 ? 'stderr' : 'stdout', text }));
+    this.watcher?.begin(running.id);
     this.worker!.postMessage({
       type: 'execute',
       id: running.id,
@@ -362,8 +436,13 @@ export class LuaKernel extends BaseKernel {
     return { status: 'ok', comms: {} };
   }
 
+  /** The input box's answer to the worker's input_request: the worker waits for it on the control block. */
   inputReply(content: KernelMessage.IInputReplyMsg['content']): void {
-    // io.read answers "this frontend does not allow input" in this host: no input_request is sent.
+    if (content.status === 'ok') {
+      this.control?.answerInput(InputState.REPLIED, new TextEncoder().encode(content.value));
+    } else {
+      this.control?.answerInput(InputState.END);
+    }
   }
 
   async commOpen(msg: KernelMessage.ICommOpenMsg): Promise<void> {}

@@ -2,6 +2,8 @@
 
 import type { IStoredTable } from './ext_tables';
 import type { IInspectReply } from './inspect';
+import type { IOutputChunk } from './output_ring';
+import type { ISharedVM } from './page_watcher';
 
 export interface IStartMessage {
   type: 'start';
@@ -10,6 +12,7 @@ export interface IStartMessage {
   tables: IStoredTable[];
   image?: ArrayBuffer; // restart from the memory of a cell's start
   ids?: Array<[number, Uint8Array]>; // the external-table ids that image's proxies hold
+  control?: SharedArrayBuffer; // a cross-origin isolated page: the control block (control_block.ts)
 }
 
 export interface IExecuteMessage {
@@ -49,11 +52,13 @@ export interface IWireResult {
 }
 
 export type FromWorker =
-  | { type: 'ready'; banner: string }
+  // `shared`: the VM's memory is shared with the page (its watcher: page_watcher.ts)
+  | { type: 'ready'; banner: string; shared: ISharedVM | null }
   | { type: 'failed'; error: string }
   // the memory as a cell starts, and the table ids it holds: what an interrupt rolls back to
   | { type: 'image'; id: number; image: ArrayBuffer; ids: Array<[number, Uint8Array]> }
-  | { type: 'stream'; id: number; name: 'stdout' | 'stderr'; text: string }
+  | { type: 'output'; id: number; chunk: IOutputChunk } // raw bytes: the page orders and decodes them
+  | { type: 'input_request'; id: number; prompt: string; password: boolean } // the worker waits on the control block
   | { type: 'iopub'; id: number; msgType: string; content: Record<string, any> }
   | {
       type: 'done';

@@ -2,6 +2,9 @@
 // (lua_wasm_kernel/vm.py). It builds the env.* imports over a fixed-size
 // memory (min == max pages), checks what the module says about itself, runs
 // cells (docs/ABI.md, "Eval") and reads their replies as hostile bytes.
+// With a control block (a cross-origin isolated page) the memory is shared
+// with the page's watcher (page_watcher.ts): each eval says so under the
+// block's lock, and the host imports that run JavaScript code are counted.
 
 import {
   ABI_VERSION,
@@ -16,12 +19,14 @@ import {
   Status,
   WASM_PAGE_SIZE_BYTES
 } from './abi';
+import { ControlBlock, Word } from './control_block';
 import { ExtStore, FAILED } from './ext_tables';
 import { SiteFiles } from './files';
 import { LuaValue, Reader, lossyText, utf8 } from './format';
 import { HostCalls } from './host_calls';
 import { HostMemory } from './host_memory';
-import { OutputCallback, OutputRing } from './output_ring';
+import { ChunkSink, OutputRing } from './output_ring';
+import type { ISharedVM } from './page_watcher';
 
 export interface IEvalResult {
   status: number;
@@ -32,6 +37,11 @@ export interface IEvalResult {
 }
 
 type Exports = Record<(typeof EXPORTS)[number], (...args: number[]) => number> & { _initialize?: () => void };
+type Layout = Record<(typeof INTERRUPT_LAYOUT_FIELDS)[number], number>;
+
+// Imports that run JavaScript code which may take long (host functions, site
+// files fetched synchronously): the page never stops the VM by force meanwhile.
+const HOST_IMPORT = /^(lw_host_call|lw_file_)/;
 
 const U32 = 0xffffffff;
 // Offsets in lua_State and CallInfo are small (about 100 bytes on wasm32).
@@ -107,12 +117,15 @@ export class LuaVM {
   private ring: OutputRing | null = null;
   private fn!: Exports;
   private oomWhere = 0;
+  private interruptLayout!: Layout;
 
+  /** With `control`, `module` must import a shared memory (shared_memory.ts). */
   constructor(
     private readonly module: WebAssembly.Module,
     readonly memoryBytes: number,
     private readonly initScripts: Array<[string, string]> = [],
-    private readonly files: SiteFiles = new SiteFiles(null)
+    private readonly files: SiteFiles = new SiteFiles(null),
+    private readonly control: ControlBlock | null = null
   ) {
     checkMemorySize(memoryBytes);
     this.hostCalls = new HostCalls(() => this.mem);
@@ -125,11 +138,27 @@ export class LuaVM {
   start(image?: Uint8Array): void {
     const pages = this.memoryBytes / WASM_PAGE_SIZE_BYTES;
     // min == max: the memory never grows, so its buffer never changes.
-    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: this.control !== null });
     this.mem = new HostMemory(memory);
     this.ring = null;
     this.files.closeAll(); // the old instance's handles are gone
     const imports = makeImports(() => this.mem, () => this.ring, this.hostCalls, this.ext, this.files);
+    const control = this.control;
+    if (control !== null) {
+      for (const [name, fn] of Object.entries(imports)) {
+        if (HOST_IMPORT.test(name)) {
+          imports[name] = (...args: any[]) => {
+            control.add(Word.IN_HOST, 1);
+            try {
+              return fn(...args);
+            } finally {
+              control.add(Word.IN_HOST, -1);
+              control.add(Word.HOST_LEFT, 1);
+            }
+          };
+        }
+      }
+    }
     const instance = new WebAssembly.Instance(this.module, { env: { memory, ...imports } });
     const exports = instance.exports as unknown as Exports;
     for (const name of EXPORTS) {
@@ -151,7 +180,8 @@ export class LuaVM {
       throw new WasmModuleError(`cannot create a Lua state in ${this.memoryBytes} bytes (status ${status})`);
     }
     const layout = this.layout();
-    this.ring = new OutputRing(this.mem, layout.output_ring_addr, this.u32('lw_io_buffer'), IO_BUFFER_SIZE_BYTES);
+    this.interruptLayout = layout;
+    this.ring = new OutputRing(this.mem, layout.output_ring_addr, this.u32('lw_io_buffer'), IO_BUFFER_SIZE_BYTES, control);
     this.oomWhere = this.u32('lw_oom_where');
     this.mem.span(this.oomWhere, 4 + OOM_WHERE_SOURCE_SIZE_BYTES);
     if (image !== undefined) {
@@ -169,13 +199,25 @@ export class LuaVM {
     }
   }
 
+  /** What the page's watcher needs (a shared memory only). */
+  sharedVM(): ISharedVM | null {
+    if (!this.mem.shared) {
+      return null;
+    }
+    return { memory: this.mem.memory, layout: { ...this.interruptLayout }, ioBuffer: this.u32('lw_io_buffer'), ioBufferSize: IO_BUFFER_SIZE_BYTES };
+  }
+
   /** The whole linear memory: between evals, the VM's entire state (docs/ABI.md, "Snapshots"). */
   saveImage(): Uint8Array {
     return new Uint8Array(this.mem.memory.buffer).slice();
   }
 
-  /** Runs `code` as one cell. A trap (an exception out of wasm) is thrown to the caller. */
-  eval(code: string, chunkName: string, onOutput: OutputCallback | null): IEvalResult {
+  /**
+   * Runs `code` as one cell; its output goes to `onOutput` (null: dropped).
+   * `watchId` (not 0) lets the page's watcher stream and interrupt it. A
+   * trap (an exception out of wasm) is thrown to the caller.
+   */
+  eval(code: string, chunkName: string, onOutput: ChunkSink | null, watchId = 0): IEvalResult {
     const name = utf8(chunkName);
     const body = utf8(code);
     if (name.length > CHUNK_NAME_SIZE_MAX_BYTES) {
@@ -196,7 +238,9 @@ export class LuaVM {
     input.set(body, name.length);
     this.mem.write(ptr, input);
     this.ring!.begin(onOutput);
+    this.watched(watchId);
     const status = this.fn.lw_eval(name.length, body.length);
+    this.watched(0);
     this.ring!.finish();
     const result = this.reply(status);
     if (result.status === Status.OUT_OF_MEMORY) {
@@ -215,6 +259,36 @@ export class LuaVM {
       limit_bytes: this.u32('lw_memory_limit'),
       lua_bytes: this.u32('lw_lua_count')
     };
+  }
+
+  /**
+   * Tells the page's watcher which eval runs (0: none), under the lock. As an
+   * eval ends, clears what the watcher armed after the VM's own cleanup
+   * (interrupt.py's _disarm): the signal, and the stop hook if still ours.
+   */
+  private watched(id: number): void {
+    const control = this.control;
+    if (control === null) {
+      return;
+    }
+    control.lock();
+    try {
+      control.set(Word.RUNNING, id);
+      control.set(Word.RING_START, this.ring!.readIndex() | 0);
+      if (id !== 0) {
+        return;
+      }
+      const lay = this.interruptLayout;
+      const mem = this.mem;
+      mem.storeU32(lay.signals_addr, 0);
+      const L = mem.loadU32(lay.current_thread_addr); // the main state between evals
+      if (L !== 0 && L + Math.max(lay.off_hook, lay.off_hookmask) + 4 <= mem.size && mem.loadU32(L + lay.off_hook) === lay.hook_fn) {
+        mem.storeU32(L + lay.off_hookmask, 0);
+        mem.storeU32(L + lay.off_hook, 0);
+      }
+    } finally {
+      control.unlock();
+    }
   }
 
   private reply(status: number): IEvalResult {
@@ -253,9 +327,9 @@ export class LuaVM {
   }
 
   /** The interrupt layout, refused unless every word is plausible (as vm.py's _check_layout). */
-  private layout(): Record<(typeof INTERRUPT_LAYOUT_FIELDS)[number], number> {
+  private layout(): Layout {
     const at = this.u32('lw_interrupt_layout');
-    const layout = {} as Record<(typeof INTERRUPT_LAYOUT_FIELDS)[number], number>;
+    const layout = {} as Layout;
     INTERRUPT_LAYOUT_FIELDS.forEach((field, i) => {
       layout[field] = this.mem.u32(at + 4 * i);
     });

@@ -12,7 +12,7 @@ import { SiteFiles, confinedName } from '../src/files';
 import { FormatError, LuaTable, decode, encode } from '../src/format';
 import { HostCalls, TAKE_OK, TAKE_REFUSED } from '../src/host_calls';
 import { HostMemory, MemoryAccessError } from '../src/host_memory';
-import { OutputRing } from '../src/output_ring';
+import { OutputRing, OutputStreams } from '../src/output_ring';
 import { makeImports } from '../src/vm';
 
 const PAGE = 65536;
@@ -228,7 +228,9 @@ test('output ring: refuses a ring outside memory; delivers split UTF-8 whole; dr
   assert.throws(() => new OutputRing(mem, 64, PAGE - 100, 256), RangeError);
   const ring = new OutputRing(mem, 64, 1024, 256);
   const got: Array<[number, string]> = [];
-  ring.begin((stream, text) => got.push([stream, text]));
+  const streams = new OutputStreams();
+  streams.begin(null, (stream, text) => got.push([stream, text]));
+  ring.begin(chunk => streams.accept(chunk));
   const euro = utf8('€'); // three bytes, split over two drains
   put(mem, 1024, euro);
   const words = new DataView(mem.memory.buffer);
@@ -247,6 +249,7 @@ test('output ring: refuses a ring outside memory; delivers split UTF-8 whole; dr
   ring.drain();
   assert.equal(got.length, 1);
   ring.finish();
+  streams.finish();
 });
 
 test('makeImports: the external-table imports turn an exception into -2, lw_ext_len answers a BigInt', () => {

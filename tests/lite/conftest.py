@@ -1,6 +1,7 @@
 """Fixtures of the browser suite: the JupyterLite extension built from
-jupyterlite/, a site built offline with it, served on 127.0.0.1, and Debian's
-chromium driven by Playwright (never a browser Playwright downloads)."""
+jupyterlite/, a site built offline with it, served on 127.0.0.1 twice (cross-origin
+isolated, as the kernel's shared memory needs, and plainly, for its fallback),
+and Debian's chromium driven by Playwright (never a browser Playwright downloads)."""
 from __future__ import annotations
 
 import functools
@@ -48,6 +49,13 @@ def make_notebook() -> dict:
         'local s = {} for i = 1, 1e7 do s[i] = i end',
         'return require("greet").hi()',
         'require("lib.absent")',
+        'kept = "changed before the stop"\nwhile true do end',
+        'return kept',
+        'print("start")\nlocal t = os.clock()\nwhile os.clock() - t < 3 do end\nprint("end")',
+        'local line = io.read()\nreturn "got " .. line',
+        # Backtracks for minutes inside the pattern matcher, where no hook runs.
+        'forced = 1\nstring.find(string.rep("a", 40), string.rep("a-", 40) .. "b")',
+        'return forced',
     ]
     return {
         "nbformat": 4,
@@ -95,9 +103,18 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="session")
-def site_url(lite_site: Path) -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(lite_site))
+class _IsolatedHandler(_QuietHandler):
+    """Serves the site cross-origin isolated: SharedArrayBuffer exists, so the
+    kernel's memory is shared with the page (stop in place, streaming, input)."""
+
+    def end_headers(self) -> None:
+        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+        super().end_headers()
+
+
+def _serve(site: Path, handler_class: type) -> Iterator[str]:
+    handler = functools.partial(handler_class, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -106,6 +123,18 @@ def site_url(lite_site: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def site_url(lite_site: Path) -> Iterator[str]:
+    """The site, cross-origin isolated."""
+    yield from _serve(lite_site, _IsolatedHandler)
+
+
+@pytest.fixture(scope="session")
+def plain_site_url(lite_site: Path) -> Iterator[str]:
+    """The same site without the isolation headers: the kernel's fallbacks."""
+    yield from _serve(lite_site, _QuietHandler)
 
 
 @pytest.fixture(scope="session")

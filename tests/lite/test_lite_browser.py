@@ -83,10 +83,12 @@ def test_cells_stream_fail_display_and_keep_tables(browser, site_url: str) -> No
     context.close()
 
 
-def test_interrupt_keeps_state_and_memory_cap(browser, site_url: str) -> None:
+def test_interrupt_keeps_state_and_memory_cap(browser, plain_site_url: str) -> None:
+    """Not cross-origin isolated: the stop restarts the VM from the cell's start
+    (test_lite_isolation.py stops it in place on the isolated site)."""
     context = browser.new_context()
     page = context.new_page()
-    open_notebook(page, site_url)
+    open_notebook(page, plain_site_url)
     run_cell(page, 0)
     wait_for_prompt(page, 0)
 

@@ -82,3 +82,13 @@ def test_typescript_host_unit_tests(lite_site: Path) -> None:
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert re.search(r"^# fail 0$", run.stdout, re.M)
     assert int(re.search(r"^# pass (\d+)$", run.stdout, re.M).group(1)) >= 10
+
+
+def test_page_watcher_times_mirror_interrupt_py() -> None:
+    """The browser's watcher ticks and escalates as the Python host's does (interrupt.py owns the numbers)."""
+    from lua_wasm_kernel import interrupt
+
+    text = (LITE / "src" / "page_watcher.ts").read_text()
+    values = {name: int(v) for name, v in re.findall(r"^export const ([A-Z_]+_MS) = (\d+);", text, re.M)}
+    assert values["TICK_MS"] == round(interrupt.TICK_SECONDS * 1000)
+    assert values["ESCALATE_AFTER_MS"] == round(interrupt.ESCALATE_AFTER_SECONDS * 1000)
