@@ -46,7 +46,7 @@ export class Display {
     let displayId: string | null = null;
     const id = opts.get('id');
     if (id === true) {
-      displayId = crypto.randomUUID().replace(/-/g, '');
+      displayId = randomHex(16);
     } else if (id !== undefined && id !== null) {
       displayId = text(id, 'display id');
     }
@@ -157,7 +157,8 @@ export function toJson(value: LuaValue): any {
     }
     const out: Record<string, any> = {};
     for (const [k, v] of value.pairs) {
-      out[jsonKey(k)] = toJson(v);
+      // defined, not assigned: a key "__proto__" is a field as in Python's dict, not the prototype
+      Object.defineProperty(out, jsonKey(k), { value: toJson(v), enumerable: true, writable: true, configurable: true });
     }
     return out;
   }
@@ -215,6 +216,12 @@ function text(value: LuaValue, what: string): string {
     return String(value);
   }
   throw new HostCallError(`${what} must be a string`);
+}
+
+/** `bytes` random bytes as hex, as Python's uuid4().hex: crypto.randomUUID exists only in secure contexts. */
+function randomHex(bytes: number): string {
+  const raw = crypto.getRandomValues(new Uint8Array(bytes));
+  return Array.from(raw, b => b.toString(16).padStart(2, '0')).join('');
 }
 
 function base64(value: LuaValue): string {

@@ -58,6 +58,24 @@ export function syncFetch(url: string, head: boolean): { status: number; body: U
   return { status: xhr.status, body: head || !xhr.response ? null : new Uint8Array(xhr.response as ArrayBuffer) };
 }
 
+type FileImport = (...args: any[]) => number | bigint;
+
+/** No exception leaves an import (it would trap the VM): one becomes EIO, logged (docs/ABI.md, "Imports"). */
+function guardedImports(imports: Record<string, FileImport>): Record<string, FileImport> {
+  const guarded: Record<string, FileImport> = {};
+  for (const [name, fn] of Object.entries(imports)) {
+    guarded[name] = (...args: any[]) => {
+      try {
+        return fn(...args);
+      } catch (e) {
+        console.error(`lua-wasm: ${name} failed`, e);
+        return name === 'lw_file_seek' ? BigInt(-Errno.EIO) : -Errno.EIO;
+      }
+    };
+  }
+  return guarded;
+}
+
 interface IOpenFile {
   data: Uint8Array;
   position: number;
@@ -77,7 +95,7 @@ export class SiteFiles {
     this.handles.clear();
   }
 
-  imports(mem: () => HostMemory): Record<string, (...args: any[]) => number | bigint> {
+  imports(mem: () => HostMemory): Record<string, FileImport> {
     const span = (ptr: number, len: number): [number, number] | null => {
       try {
         return mem().span(ptr, len);
@@ -85,20 +103,28 @@ export class SiteFiles {
         return null;
       }
     };
-    const text = (ptr: number, len: number): string => new TextDecoder().decode(mem().read(ptr, len));
-    return {
+    // A name that is not UTF-8 names no file of the site (a lossy decoding would alias another).
+    const text = (ptr: number, len: number): string | null => {
+      try {
+        return new TextDecoder('utf-8', { fatal: true }).decode(mem().read(ptr, len));
+      } catch {
+        return null;
+      }
+    };
+    return guardedImports({
       lw_file_open: (pathPtr: number, pathLen: number, modePtr: number, modeLen: number) => {
         if (span(pathPtr, pathLen) === null || span(modePtr, modeLen) === null) {
           return -Errno.EINVAL;
         }
         const mode = text(modePtr, modeLen);
-        if (!MODE.test(mode)) {
+        if (mode === null || !MODE.test(mode)) {
           return -Errno.EINVAL;
         }
         if (mode[0] !== 'r' || mode.includes('+') || (pathLen >>> 0) === 0) {
           return -Errno.EROFS; // writing, or tmpfile(): this folder is read-only
         }
-        return this.open(text(pathPtr, pathLen));
+        const path = text(pathPtr, pathLen);
+        return path === null ? -Errno.ENOENT : this.open(path);
       },
       lw_file_read: (handle: number, dstPtr: number, dstCap: number) => {
         const dst = span(dstPtr, dstCap);
@@ -144,7 +170,7 @@ export class SiteFiles {
       lw_file_rename: (fromPtr: number, fromLen: number, toPtr: number, toLen: number) =>
         span(fromPtr, fromLen) === null || span(toPtr, toLen) === null ? -Errno.EINVAL : -Errno.EROFS,
       lw_file_tmpname: (dstPtr: number, dstCap: number) => (span(dstPtr, dstCap) === null ? -Errno.EINVAL : -Errno.EROFS)
-    };
+    });
   }
 
   private open(name: string): number {
