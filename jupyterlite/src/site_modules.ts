@@ -58,6 +58,9 @@ export class SiteModules {
 
   /** package.searchpath: the first file among `path`'s templates, or the "no file" messages. */
   search(name: LuaValue, path: LuaValue, sep: LuaValue, rep: LuaValue): string | string[] {
+    // Strings that are not UTF-8 decode to bytes (format.ts): they name no file of the site,
+    // and their lossy text (for the messages) must not fetch another file's.
+    const opaque = [name, path, sep, rep].some(v => v instanceof Uint8Array);
     let n = text(name);
     const s = sep === null ? '.' : text(sep);
     if (s) {
@@ -71,7 +74,7 @@ export class SiteModules {
       size += replacedLength(template, '?', n) + 10; // as "no file '...'"
       checkSearchSize(size);
       const filename = template.split('?').join(n);
-      const url = this.url(filename);
+      const url = opaque ? null : this.url(filename);
       if (url !== null && this.fetch(url, true).status === 200) {
         return filename;
       }
@@ -83,7 +86,7 @@ export class SiteModules {
   /** The bytes of a module file found by search. */
   read(filename: LuaValue): Uint8Array {
     const name = text(filename);
-    const url = this.url(name);
+    const url = filename instanceof Uint8Array ? null : this.url(name);
     if (url === null) {
       throw new HostCallError(`cannot read '${name}' (not a file inside the notebook's folder)`);
     }

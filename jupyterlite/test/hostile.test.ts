@@ -377,3 +377,12 @@ test('lw_host_call: hostile names and argument counts are error replies; the rep
   assert.equal(calls.take(5000, n - 1), TAKE_REFUSED);
   assert.equal(calls.take(5000, n), TAKE_REFUSED);
 });
+
+test('require: a module name that is not UTF-8 finds nothing (a lossy decoding fetched "\\ufffd.lua")', () => {
+  const { asked, fetch } = site({ 'http://s/files/nb/%EF%BF%BD.lua': utf8('return "other"') });
+  const modules = new SiteModules('http://s/files/nb/', fetch);
+  const bytes = new Uint8Array([0xff]); // format.ts decodes a non-UTF-8 string to bytes
+  assert.deepEqual(modules.search(bytes, './?.lua', '.', '/'), ["no file './\ufffd.lua'"]);
+  assert.throws(() => modules.read(new Uint8Array([0x2e, 0x2f, 0xff, 0x2e, 0x6c, 0x75, 0x61])), /not a file inside/);
+  assert.deepEqual(asked, []);
+});

@@ -1,0 +1,70 @@
+"""The browser host against a hostile cell, end to end in chromium: the raw
+host_call (reachable from Lua through the registry, as tests/test_sandbox.py
+does for the Python host) with arguments no documented caller passes. Each
+call gets an error for Lua, nothing outside the notebook's folder is fetched,
+and the kernel answers the next cell with its state kept. The imports' own
+hostile-call tables are jupyterlite/test/hostile.test.ts."""
+from __future__ import annotations
+
+import pytest
+from test_inspect_lite import _replace_cell_code
+from test_lite_browser import open_notebook, output_text, wait_for_prompt
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+HOSTILE_CELL = r"""
+kept = "still here"
+local hc = debug.getregistry()["lua_wasm.prelude"].host_call
+local out = {}
+local function try(label, ...)
+  local ok, r = hc(...)
+  out[#out + 1] = label .. "=" .. tostring(ok) .. ":" .. (type(r) == "string" and r:sub(1, 90) or type(r))
+end
+try("product", "search_module", string.rep("n", 3000), string.rep("?", 3000), ".", "/")
+try("rep", "search_module", string.rep(".", 3000), "?", ".", string.rep("r", 3000))
+try("up", "read_module", "../secret.lua")
+try("hidden", "read_module", ".hidden/x.lua")
+try("abs", "read_module", "/etc/passwd.lua")
+try("encoded", "read_module", "%2e%2e/x.lua")
+try("query", "read_module", "x.lua?y=../../z.lua")
+try("bytes", "read_module", "\255.lua")
+try("module", "lua_wasm.module", "../../lua.wasm")
+try("name", "lua_wasm.ext.open", string.rep("x", 257))
+try("kind", "display", "script", "<script>1</script>")
+try("nofn", "no such function")
+local f, e = io.open("\255.txt")
+out[#out + 1] = "io=" .. tostring(e)
+print(table.concat(out, "\n"))
+""".strip()
+
+
+def test_hostile_host_calls_are_errors_and_the_kernel_lives(browser, site_url: str) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
+    open_notebook(page, site_url)
+
+    _replace_cell_code(page, 0, HOSTILE_CELL)
+    page.keyboard.press("Shift+Enter")
+    wait_for_prompt(page, 0)
+    text = output_text(page, 0)
+    lines = dict(line.split("=", 1) for line in text.splitlines() if "=" in line and ":" in line)
+    assert lines["product"].startswith("false:package.searchpath: the file names to try exceed"), text
+    assert lines["rep"].startswith("false:package.searchpath: the file names to try exceed"), text
+    for label in ("up", "hidden", "abs", "encoded", "query", "bytes"):
+        assert lines[label].startswith("false:cannot read"), (label, text)
+    assert lines["module"].startswith("false:no such module"), text
+    assert lines["name"].startswith("false:a table name is 1 to 256 bytes long"), text
+    assert lines["kind"].startswith("false:unknown display kind 'script'"), text
+    assert lines["nofn"].startswith("false:the host has no function"), text
+    assert lines["io"].startswith("\ufffd.txt: No such file or directory") or "No such file" in lines["io"], text
+    files = [url for url in fetched if "/files/" in url]
+    assert not any(bad in url for url in files for bad in ("secret", "passwd", "hidden", "%EF%BF%BD", "lua.wasm?")), files
+
+    # The kernel lives, its state kept.
+    _replace_cell_code(page, 1, "return kept")
+    page.keyboard.press("Shift+Enter")
+    wait_for_prompt(page, 1)
+    assert output_text(page, 1).strip().endswith("still here")
+    context.close()
