@@ -386,3 +386,12 @@ test('require: a module name that is not UTF-8 finds nothing (a lossy decoding f
   assert.throws(() => modules.read(new Uint8Array([0x2e, 0x2f, 0xff, 0x2e, 0x6c, 0x75, 0x61])), /not a file inside/);
   assert.deepEqual(asked, []);
 });
+
+test('display: a kind named as one of Object\'s own fields is unknown (MIME_TYPES["__proto__"] was an object)', () => {
+  const sent: unknown[] = [];
+  const d = new Display((_, c) => sent.push(c));
+  for (const kind of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+    assert.throws(() => d.display(kind, 'x', null), /unknown display kind/, kind);
+  }
+  assert.deepEqual(sent, []);
+});
