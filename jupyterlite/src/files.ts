@@ -13,6 +13,10 @@ export type Fetch = (url: string, head: boolean) => { status: number; body: Uint
 const OPEN_FILES_MAX = 64;
 const READ_SIZE_MAX_BYTES = 1024 * 1024; // per lw_file_read, as files.py
 const FILE_SIZE_MAX_BYTES = 256 * 1024 * 1024;
+// Open files live in the worker's memory, not the VM's: the distinct files the
+// handles hold together are capped (EMFILE past it), and handles of one file
+// share its bytes, so 64 opens of a large file hold one copy, not 64.
+const FILES_HELD_SIZE_MAX_BYTES = FILE_SIZE_MAX_BYTES;
 const PATH_SIZE_MAX_BYTES = 4096;
 const MODE = /^[rwa]\+?b*$/;
 
@@ -77,6 +81,7 @@ function guardedImports(imports: Record<string, FileImport>): Record<string, Fil
 }
 
 interface IOpenFile {
+  url: string;
   data: Uint8Array;
   position: number;
 }
@@ -181,7 +186,9 @@ export class SiteFiles {
     if (this.handles.size >= OPEN_FILES_MAX) {
       return -Errno.EMFILE;
     }
-    const { status, body } = this.fetch(this.folderUrl + relative, false);
+    const url = this.folderUrl + relative;
+    const shared = this.held(url);
+    const { status, body } = shared !== null ? { status: 200, body: shared } : this.fetch(url, false);
     if (status === 404) {
       return -Errno.ENOENT;
     }
@@ -191,11 +198,37 @@ export class SiteFiles {
     if (body.length > FILE_SIZE_MAX_BYTES) {
       return -Errno.EFBIG;
     }
+    if (shared === null && this.heldBytes() + body.length > FILES_HELD_SIZE_MAX_BYTES) {
+      return -Errno.EMFILE;
+    }
     let handle = 0;
     while (handle === 0 || this.handles.has(handle)) {
       handle = 1 + Math.floor(Math.random() * (2 ** 31 - 1)); // random: an old handle names no new file
     }
-    this.handles.set(handle, { data: body, position: 0 });
+    this.handles.set(handle, { url, data: body, position: 0 });
     return handle;
+  }
+
+  /** The bytes an open handle already holds for `url`, or null. */
+  private held(url: string): Uint8Array | null {
+    for (const file of this.handles.values()) {
+      if (file.url === url) {
+        return file.data;
+      }
+    }
+    return null;
+  }
+
+  /** Bytes of the distinct files the open handles hold. */
+  private heldBytes(): number {
+    const urls = new Map<string, number>();
+    for (const file of this.handles.values()) {
+      urls.set(file.url, file.data.length);
+    }
+    let total = 0;
+    for (const n of urls.values()) {
+      total += n;
+    }
+    return total;
   }
 }

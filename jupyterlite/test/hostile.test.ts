@@ -395,3 +395,29 @@ test('display: a kind named as one of Object\'s own fields is unknown (MIME_TYPE
   }
   assert.deepEqual(sent, []);
 });
+
+test('lw_file_open: handles of one file share its bytes, and the files held together are capped', () => {
+  const mem = memory();
+  const MiB = 1024 * 1024;
+  const sizes: Record<string, number> = { 'big.csv': 100 * MiB, 'b.csv': 100 * MiB, 'c.csv': 100 * MiB };
+  let fetches = 0;
+  const files = new SiteFiles('http://s/files/nb/', (url: string) => {
+    fetches += 1;
+    const size = sizes[url.slice('http://s/files/nb/'.length)];
+    return size === undefined ? { status: 404, body: null } : { status: 200, body: new Uint8Array(size) };
+  }).imports(() => mem);
+  const open = (name: string) => {
+    put(mem, 100, utf8(name));
+    put(mem, 200, utf8('r'));
+    return files.lw_file_open(100, utf8(name).length, 200, 1) as number;
+  };
+  const handles = Array.from({ length: 64 }, () => open('big.csv'));
+  assert.ok(handles.every(h => h > 0));
+  assert.equal(fetches, 1, '64 opens of one file: one copy in the worker, not 64 (6.4 GB)');
+  for (const h of handles.slice(1)) {
+    assert.equal(files.lw_file_close(h), 0);
+  }
+  assert.ok(open('b.csv') > 0);
+  assert.equal(open('c.csv'), -Errno.EMFILE, '300 MiB held: past the cap');
+  assert.equal(files.lw_file_seek(handles[0], 0n, 2), BigInt(100 * MiB), 'each handle its own position');
+});
