@@ -13,7 +13,9 @@ import { mimeBundle, toJson, Display } from '../src/display';
 import { storedTables } from '../src/ext_storage';
 import { ExtStore, FAILED, INVALID_KEY, NO_TABLE } from '../src/ext_tables';
 import { SiteFiles, confinedName } from '../src/files';
-import { FormatError, LuaTable, Reader, decode, encode } from '../src/format';
+import { Cycle, FormatError, LuaTable, Opaque, Reader, Truncated, decode, encode } from '../src/format';
+import { helpText } from '../src/inspect';
+import { StdlibDocs } from '../src/stdlib_docs';
 import { HostCallError, HostCalls, TAKE_OK, TAKE_REFUSED } from '../src/host_calls';
 import { HostMemory } from '../src/host_memory';
 import { SEARCH_NAMES_SIZE_MAX_CHARS, SiteModules, moduleName } from '../src/site_modules';
@@ -445,3 +447,48 @@ test.todo(
     'cell). execute() drops the instance on a trap; introspect() and inspectAt() should too, and tell the kernel, ' +
     'which restarts from an image the worker posts before each introspection (the same image fixes the endless case).'
 );
+
+test('host functions: random arguments give a value the format can carry or an error meant for Lua', () => {
+  let seed = 11;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const atoms: any[] = [
+    null, true, false, 0n, -1n, 2n ** 63n - 1n, 1.5, NaN, Infinity, -0, '', 'x', '__proto__', 'constructor', 'html',
+    'data', 'json', 'png', 'text/html', 'application/json', 'id', 'update', 'metadata', '../x.lua', '?', '.', '/',
+    new Uint8Array([0xff]), new Cycle(0), new Opaque('function', 'function: 0x1'), new Truncated('table: 0x2')
+  ];
+  const value = (depth: number): any => {
+    if (depth > 3 || random(3)) {
+      return atoms[random(atoms.length)];
+    }
+    return new LuaTable(Array.from({ length: random(4) }, () => [value(depth + 1), value(depth + 1)] as [any, any]));
+  };
+  const display = new Display(() => undefined);
+  const ext = new ExtStore();
+  const modules = new SiteModules('http://s/files/nb/', site({}).fetch);
+  const docs = StdlibDocs.empty();
+  const functions: Record<string, (...args: any[]) => any> = {
+    ...display.functions(),
+    describe: (name, facts) => helpText(name, facts, docs),
+    search_module: (name, path, sep, rep) => modules.search(name, path, sep ?? null, rep ?? null),
+    read_module: name => modules.read(name),
+    'lua_wasm.ext.open': name => ext.open(name),
+    'lua_wasm.ext.drop': name => ext.drop(name),
+    'lua_wasm.ext.tables': () => ext.names()
+  };
+  let answered = 0;
+  for (let i = 0; i < 5_000; i++) {
+    for (const [name, fn] of Object.entries(functions)) {
+      const args = Array.from({ length: random(5) }, () => value(0));
+      try {
+        encode(fn(...args));
+        answered += 1;
+      } catch (e) {
+        assert.ok(e instanceof HostCallError, `${name}(${args.map(a => String(a)).join(', ')}): ${e}`);
+      }
+    }
+  }
+  assert.ok(answered > 0);
+});
