@@ -9,16 +9,21 @@ import { HostCallError, HostFunction } from './host_calls';
 
 export type Send = (msgType: string, content: Record<string, any>) => void;
 
-const MIME_TYPES: Record<string, string> = {
-  text: 'text/plain',
-  html: 'text/html',
-  markdown: 'text/markdown',
-  latex: 'text/latex',
-  svg: 'image/svg+xml',
-  png: 'image/png',
-  json: 'application/json'
-};
-const PLAIN_FALLBACKS: Record<string, string> = { html: '[HTML]', svg: '[SVG image]', png: '[PNG image]' };
+// Maps, not object literals: a kind from Lua ("__proto__", "constructor") must not find Object's own fields.
+const MIME_TYPES = new Map<string, string>([
+  ['text', 'text/plain'],
+  ['html', 'text/html'],
+  ['markdown', 'text/markdown'],
+  ['latex', 'text/latex'],
+  ['svg', 'image/svg+xml'],
+  ['png', 'image/png'],
+  ['json', 'application/json']
+]);
+const PLAIN_FALLBACKS = new Map<string, string>([
+  ['html', '[HTML]'],
+  ['svg', '[SVG image]'],
+  ['png', '[PNG image]']
+]);
 const BINARY_MIME_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'application/pdf']);
 
 export class Display {
@@ -46,7 +51,7 @@ export class Display {
     let displayId: string | null = null;
     const id = opts.get('id');
     if (id === true) {
-      displayId = crypto.randomUUID().replace(/-/g, '');
+      displayId = randomHex(16);
     } else if (id !== undefined && id !== null) {
       displayId = text(id, 'display id');
     }
@@ -89,7 +94,7 @@ export function mimeBundle(kind: string, data: LuaValue): Record<string, any> {
   if (kind === 'data') {
     return bundleFromTable(data);
   }
-  const mime = MIME_TYPES[kind];
+  const mime = MIME_TYPES.get(kind);
   if (mime === undefined) {
     throw new HostCallError(`unknown display kind '${kind}'`);
   }
@@ -98,10 +103,10 @@ export function mimeBundle(kind: string, data: LuaValue): Record<string, any> {
     return { [mime]: value, 'text/plain': JSON.stringify(value, null, 2) };
   }
   if (kind === 'png') {
-    return { [mime]: base64(data), 'text/plain': PLAIN_FALLBACKS.png };
+    return { [mime]: base64(data), 'text/plain': PLAIN_FALLBACKS.get('png') };
   }
   const body = text(data, `display.${kind} data`);
-  return { [mime]: body, 'text/plain': mime === 'text/plain' ? body : (PLAIN_FALLBACKS[kind] ?? body) };
+  return { [mime]: body, 'text/plain': mime === 'text/plain' ? body : (PLAIN_FALLBACKS.get(kind) ?? body) };
 }
 
 function bundleFromTable(data: LuaValue): Record<string, any> {
@@ -157,7 +162,8 @@ export function toJson(value: LuaValue): any {
     }
     const out: Record<string, any> = {};
     for (const [k, v] of value.pairs) {
-      out[jsonKey(k)] = toJson(v);
+      // defined, not assigned: a key "__proto__" is a field as in Python's dict, not the prototype
+      Object.defineProperty(out, jsonKey(k), { value: toJson(v), enumerable: true, writable: true, configurable: true });
     }
     return out;
   }
@@ -215,6 +221,12 @@ function text(value: LuaValue, what: string): string {
     return String(value);
   }
   throw new HostCallError(`${what} must be a string`);
+}
+
+/** `bytes` random bytes as hex, as Python's uuid4().hex: crypto.randomUUID exists only in secure contexts. */
+function randomHex(bytes: number): string {
+  const raw = crypto.getRandomValues(new Uint8Array(bytes));
+  return Array.from(raw, b => b.toString(16).padStart(2, '0')).join('');
 }
 
 function base64(value: LuaValue): string {

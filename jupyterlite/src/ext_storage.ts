@@ -29,6 +29,33 @@ function request<T>(req: IDBRequest<T>): Promise<T> {
   });
 }
 
+/**
+ * The tables of `notebook` among records read back from IndexedDB. Any page
+ * of the site's origin can write there (another kernel's code too), so a
+ * record is kept only if it has the shape save() writes and its key names
+ * the table it holds (else a dropped table could come back under another
+ * key); the table's bytes are checked by ExtStore.load.
+ */
+export function storedTables(records: unknown, notebook: string): IStoredTable[] {
+  const tables: IStoredTable[] = [];
+  for (const record of Array.isArray(records) ? records : []) {
+    const r = record as Partial<IRecord> | null;
+    const table = r?.table as Partial<IStoredTable> | undefined;
+    if (
+      r?.notebook === notebook &&
+      typeof r.name === 'string' &&
+      table?.name instanceof Uint8Array &&
+      Array.isArray(table.items) &&
+      nameKey(table.name) === r.name
+    ) {
+      tables.push(table as IStoredTable);
+    } else {
+      console.warn('lua-wasm: a stored external-table record is malformed; skipped');
+    }
+  }
+  return tables;
+}
+
 export class ExtStorage {
   private db: Promise<IDBDatabase> | null = null;
 
@@ -47,8 +74,7 @@ export class ExtStorage {
   async load(notebook: string): Promise<IStoredTable[]> {
     const db = await this.open();
     const store = db.transaction(STORE, 'readonly').objectStore(STORE);
-    const records = (await request(store.index('notebook').getAll(notebook))) as IRecord[];
-    return records.map(r => r.table);
+    return storedTables(await request(store.index('notebook').getAll(notebook)), notebook);
   }
 
   async save(notebook: string, changed: IStoredTable[], dropped: Uint8Array[]): Promise<void> {

@@ -125,6 +125,7 @@ export interface IStoredTable {
 export class ExtStore {
   readonly tables = new Map<string, ExtTable>(); // live tables by name
   readonly byId = new Map<number, ExtTable>();
+  private byName = new Map<string, ExtTable>(); // every table in byId, live or not
   private nextId = 1;
   private dropped = new Set<string>();
 
@@ -159,11 +160,16 @@ export class ExtStore {
       table.id = id;
       this.byId.set(id, table);
     }
-    this.nextId = Math.max(0, ...this.byId.keys()) + 1;
+    let maxId = 0; // a loop: spreading many ids into Math.max overflows the stack
+    for (const id of this.byId.keys()) {
+      maxId = Math.max(maxId, id);
+    }
+    this.nextId = maxId + 1;
     for (const table of byName.values()) {
       table.id = this.nextId++;
       this.byId.set(table.id, table);
     }
+    this.byName = new Map([...this.byId.values()].map(t => [t.name, t]));
   }
 
   ids(): Array<[number, Uint8Array]> {
@@ -304,20 +310,12 @@ export class ExtStore {
   private newTable(name: string): ExtTable {
     const table = new ExtTable(name, this.nextId++);
     this.byId.set(table.id, table);
+    this.byName.set(name, table);
     return table;
   }
 
   private byNameAny(name: string): ExtTable | undefined {
-    const live = this.tables.get(name);
-    if (live !== undefined) {
-      return live;
-    }
-    for (const t of this.byId.values()) {
-      if (t.name === name) {
-        return t;
-      }
-    }
-    return undefined;
+    return this.tables.get(name) ?? this.byName.get(name); // a map: opening n tables is not n² steps
   }
 
   private revive(table: ExtTable): void {

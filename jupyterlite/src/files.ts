@@ -13,6 +13,10 @@ export type Fetch = (url: string, head: boolean) => { status: number; body: Uint
 const OPEN_FILES_MAX = 64;
 const READ_SIZE_MAX_BYTES = 1024 * 1024; // per lw_file_read, as files.py
 const FILE_SIZE_MAX_BYTES = 256 * 1024 * 1024;
+// Open files live in the worker's memory, not the VM's: the distinct files the
+// handles hold together are capped (EMFILE past it), and handles of one file
+// share its bytes, so 64 opens of a large file hold one copy, not 64.
+const FILES_HELD_SIZE_MAX_BYTES = FILE_SIZE_MAX_BYTES;
 const PATH_SIZE_MAX_BYTES = 4096;
 const MODE = /^[rwa]\+?b*$/;
 
@@ -58,7 +62,26 @@ export function syncFetch(url: string, head: boolean): { status: number; body: U
   return { status: xhr.status, body: head || !xhr.response ? null : new Uint8Array(xhr.response as ArrayBuffer) };
 }
 
+type FileImport = (...args: any[]) => number | bigint;
+
+/** No exception leaves an import (it would trap the VM): one becomes EIO, logged (docs/ABI.md, "Imports"). */
+function guardedImports(imports: Record<string, FileImport>): Record<string, FileImport> {
+  const guarded: Record<string, FileImport> = {};
+  for (const [name, fn] of Object.entries(imports)) {
+    guarded[name] = (...args: any[]) => {
+      try {
+        return fn(...args);
+      } catch (e) {
+        console.error(`lua-wasm: ${name} failed`, e);
+        return name === 'lw_file_seek' ? BigInt(-Errno.EIO) : -Errno.EIO;
+      }
+    };
+  }
+  return guarded;
+}
+
 interface IOpenFile {
+  url: string;
   data: Uint8Array;
   position: number;
 }
@@ -77,7 +100,7 @@ export class SiteFiles {
     this.handles.clear();
   }
 
-  imports(mem: () => HostMemory): Record<string, (...args: any[]) => number | bigint> {
+  imports(mem: () => HostMemory): Record<string, FileImport> {
     const span = (ptr: number, len: number): [number, number] | null => {
       try {
         return mem().span(ptr, len);
@@ -85,20 +108,28 @@ export class SiteFiles {
         return null;
       }
     };
-    const text = (ptr: number, len: number): string => new TextDecoder().decode(mem().read(ptr, len));
-    return {
+    // A name that is not UTF-8 names no file of the site (a lossy decoding would alias another).
+    const text = (ptr: number, len: number): string | null => {
+      try {
+        return new TextDecoder('utf-8', { fatal: true }).decode(mem().read(ptr, len));
+      } catch {
+        return null;
+      }
+    };
+    return guardedImports({
       lw_file_open: (pathPtr: number, pathLen: number, modePtr: number, modeLen: number) => {
         if (span(pathPtr, pathLen) === null || span(modePtr, modeLen) === null) {
           return -Errno.EINVAL;
         }
         const mode = text(modePtr, modeLen);
-        if (!MODE.test(mode)) {
+        if (mode === null || !MODE.test(mode)) {
           return -Errno.EINVAL;
         }
         if (mode[0] !== 'r' || mode.includes('+') || (pathLen >>> 0) === 0) {
           return -Errno.EROFS; // writing, or tmpfile(): this folder is read-only
         }
-        return this.open(text(pathPtr, pathLen));
+        const path = text(pathPtr, pathLen);
+        return path === null ? -Errno.ENOENT : this.open(path);
       },
       lw_file_read: (handle: number, dstPtr: number, dstCap: number) => {
         const dst = span(dstPtr, dstCap);
@@ -144,7 +175,7 @@ export class SiteFiles {
       lw_file_rename: (fromPtr: number, fromLen: number, toPtr: number, toLen: number) =>
         span(fromPtr, fromLen) === null || span(toPtr, toLen) === null ? -Errno.EINVAL : -Errno.EROFS,
       lw_file_tmpname: (dstPtr: number, dstCap: number) => (span(dstPtr, dstCap) === null ? -Errno.EINVAL : -Errno.EROFS)
-    };
+    });
   }
 
   private open(name: string): number {
@@ -155,7 +186,9 @@ export class SiteFiles {
     if (this.handles.size >= OPEN_FILES_MAX) {
       return -Errno.EMFILE;
     }
-    const { status, body } = this.fetch(this.folderUrl + relative, false);
+    const url = this.folderUrl + relative;
+    const shared = this.held(url);
+    const { status, body } = shared !== null ? { status: 200, body: shared } : this.fetch(url, false);
     if (status === 404) {
       return -Errno.ENOENT;
     }
@@ -165,11 +198,37 @@ export class SiteFiles {
     if (body.length > FILE_SIZE_MAX_BYTES) {
       return -Errno.EFBIG;
     }
+    if (shared === null && this.heldBytes() + body.length > FILES_HELD_SIZE_MAX_BYTES) {
+      return -Errno.EMFILE;
+    }
     let handle = 0;
     while (handle === 0 || this.handles.has(handle)) {
       handle = 1 + Math.floor(Math.random() * (2 ** 31 - 1)); // random: an old handle names no new file
     }
-    this.handles.set(handle, { data: body, position: 0 });
+    this.handles.set(handle, { url, data: body, position: 0 });
     return handle;
+  }
+
+  /** The bytes an open handle already holds for `url`, or null. */
+  private held(url: string): Uint8Array | null {
+    for (const file of this.handles.values()) {
+      if (file.url === url) {
+        return file.data;
+      }
+    }
+    return null;
+  }
+
+  /** Bytes of the distinct files the open handles hold. */
+  private heldBytes(): number {
+    const urls = new Map<string, number>();
+    for (const file of this.handles.values()) {
+      urls.set(file.url, file.data.length);
+    }
+    let total = 0;
+    for (const n of urls.values()) {
+      total += n;
+    }
+    return total;
   }
 }

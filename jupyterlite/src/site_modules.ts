@@ -10,6 +10,11 @@ import { LuaValue } from './format';
 import { HostCallError } from './host_calls';
 
 export const MODULE_SIZE_MAX_BYTES = 16 * 1024 * 1024;
+// The file names one search may build (its "no file" messages included): a
+// hostile name and path ("?" repeated, `rep` long) would otherwise make a
+// string of their product's size. Lua's own searchpath builds them in the VM's
+// capped heap; stock paths need a few hundred characters.
+export const SEARCH_NAMES_SIZE_MAX_CHARS = 1024 * 1024;
 const MODULE_SUFFIX = '.lua';
 
 /** `filename` relative to the folder, normalized, if it may name a module there; else null. */
@@ -17,6 +22,21 @@ export function moduleName(filename: string): string | null {
   const relative = confinedName(filename);
   const last = relative?.split('/').pop() ?? '';
   return last.endsWith(MODULE_SUFFIX) && last.length > MODULE_SUFFIX.length ? relative : null;
+}
+
+/** The length of `s` with every `from` replaced by `to`, without building it. */
+function replacedLength(s: string, from: string, to: string): number {
+  let count = 0;
+  for (let at = s.indexOf(from); at >= 0; at = s.indexOf(from, at + from.length)) {
+    count += 1;
+  }
+  return s.length + count * (to.length - from.length);
+}
+
+function checkSearchSize(chars: number): void {
+  if (chars > SEARCH_NAMES_SIZE_MAX_CHARS) {
+    throw new HostCallError(`package.searchpath: the file names to try exceed ${SEARCH_NAMES_SIZE_MAX_CHARS} characters`);
+  }
 }
 
 function text(value: LuaValue): string {
@@ -38,15 +58,24 @@ export class SiteModules {
 
   /** package.searchpath: the first file among `path`'s templates, or the "no file" messages. */
   search(name: LuaValue, path: LuaValue, sep: LuaValue, rep: LuaValue): string | string[] {
+    // Strings that are not UTF-8 decode to bytes (format.ts): they name no file of the site,
+    // and their lossy text (for the messages) must not fetch another file's.
+    const opaque = [name, path, sep, rep].some(v => v instanceof Uint8Array);
     let n = text(name);
     const s = sep === null ? '.' : text(sep);
     if (s) {
-      n = n.split(s).join(rep === null ? '/' : text(rep));
+      const r = rep === null ? '/' : text(rep);
+      checkSearchSize(replacedLength(n, s, r));
+      n = n.split(s).join(r);
     }
     const tried: string[] = [];
+    let size = 0;
     for (const template of text(path).split(';')) {
+      size += replacedLength(template, '?', n) + 10; // as "no file '...'"
+      checkSearchSize(size);
       const filename = template.split('?').join(n);
-      if (this.url(filename) !== null && this.fetch(this.url(filename)!, true).status === 200) {
+      const url = opaque ? null : this.url(filename);
+      if (url !== null && this.fetch(url, true).status === 200) {
         return filename;
       }
       tried.push(`no file '${filename}'`);
@@ -57,7 +86,7 @@ export class SiteModules {
   /** The bytes of a module file found by search. */
   read(filename: LuaValue): Uint8Array {
     const name = text(filename);
-    const url = this.url(name);
+    const url = filename instanceof Uint8Array ? null : this.url(name);
     if (url === null) {
       throw new HostCallError(`cannot read '${name}' (not a file inside the notebook's folder)`);
     }
