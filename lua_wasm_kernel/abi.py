@@ -31,6 +31,12 @@ FILE_NAME_SIZE_MAX_BYTES = 256
 # Host-only: the kernel's default memory_limit (config.py); the engine takes
 # whatever memory the host gives it.
 MEMORY_SIZE_DEFAULT_BYTES = 2 * 1024 * 1024
+# Host-only: package.searchpath's file names to try, all together (modules.py,
+# site_modules.ts): a hostile name and path multiply into one string.
+SEARCH_NAMES_SIZE_MAX_CHARS = 1024 * 1024
+# Host-only: how long a completion, inspect or is_complete may run Lua (the
+# cell may have replaced what introspect.lua calls) before it is interrupted.
+INTROSPECTION_TIME_MAX_SECONDS = 2.0
 
 class Status(enum.IntEnum):
     """What an eval returns (error.zig: Status), plus host-only outcomes."""

@@ -149,13 +149,14 @@ class InterruptWatcher:
     def memory_size(self) -> int:
         return self._size
 
-    def begin(self) -> None:
-        """An eval starts. Cheap: a lock, and a wake-up only after idling."""
+    def begin(self) -> int:
+        """An eval starts; returns its generation. Cheap: a lock, and a wake-up only after idling."""
         with self.lock:
             self._gen += 1
             self._running = True
             if self._thread is None:
                 self._start()
+            return self._gen
 
     def end(self) -> bool:
         """The eval returned or trapped. True if the memory had been protected."""
@@ -189,10 +190,13 @@ class InterruptWatcher:
 
     # -- any thread
 
-    def interrupt(self) -> bool:
-        """Stops the running eval; True if one was running, else does nothing."""
+    def interrupt(self, generation: int | None = None) -> bool:
+        """Stops the running eval (only if it is `generation`, when given);
+        True if one was running, else does nothing."""
         with self.lock:
             if not self._running or self._closed or self._size == 0:
+                return False
+            if generation is not None and generation != self._gen:
                 return False
             if self._interrupt_gen != self._gen:
                 self._interrupt_gen = self._gen
@@ -374,13 +378,13 @@ class NoWatcher:
         self.memory_base, self.memory_size = base, size
         self.output.attach(layout, io_buffer, io_buffer_size)
 
-    def begin(self) -> None:
-        pass
+    def begin(self) -> int:
+        return 0
 
     def end(self) -> bool:
         return False
 
-    def interrupt(self) -> bool:
+    def interrupt(self, generation: int | None = None) -> bool:
         return False
 
     def enter_host(self) -> None:

@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import abi
+
 if TYPE_CHECKING:
     from .vm import LuaVM
 
@@ -39,7 +41,8 @@ def call(vm: LuaVM, function: str, *args: str) -> Any:
     """
     arguments = ", ".join(lua_string(a) for a in args)
     code = f'debug.getregistry()["{REGISTRY_KEY}"].{function}({arguments})'
-    result = vm.eval(code, CHUNK_NAME)
+    # The cell may have made what this calls loop forever: a Tab press must not hang.
+    result = vm.eval(code, CHUNK_NAME, time_limit_s=abi.INTROSPECTION_TIME_MAX_SECONDS)
     if not result.ok or not result.values:
         return None
     return result.values[0]

@@ -19,7 +19,10 @@ from typing import TYPE_CHECKING, Mapping
 if TYPE_CHECKING:
     from .vm import LuaVM
 
+from . import abi
 from .hostcall import HostCallError
+
+_TOO_LONG = f"package.searchpath: the file names to try exceed {abi.SEARCH_NAMES_SIZE_MAX_CHARS} characters"
 
 MODULE_SIZE_MAX_BYTES = 16 * 1024 * 1024
 PATH_SIZE_MAX_BYTES = 4096
@@ -55,11 +58,18 @@ class ModuleFinder:
         or the list of "no file '...'" messages."""
         name, path, sep, rep = (_text(v) for v in (name, path, sep, rep))
         if sep:
+            if name.count(sep) * max(len(rep) - len(sep), 0) > abi.SEARCH_NAMES_SIZE_MAX_CHARS:
+                raise HostCallError(_TOO_LONG)
             name = name.replace(sep, rep)
+        # Measured before built: "?" repeated in a long path times a long name.
+        templates = path.split(";")
+        size = sum(len(t) + t.count("?") * max(len(name) - 1, 0) for t in templates)
+        if size > abi.SEARCH_NAMES_SIZE_MAX_CHARS:
+            raise HostCallError(_TOO_LONG)
         tried = []
         # As many templates as Lua allows (attrib.lua tries 2,000): each file
         # name is checked on its own (_resolve), and the path fits in the VM.
-        for template in path.split(";"):
+        for template in templates:
             # Empty templates count too, as in loadlib.c ("no file ''").
             filename = template.replace("?", name)
             if self._resolve(filename) is not None:

@@ -12,6 +12,7 @@ import logging
 import os
 import struct
 import tempfile
+import threading
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -426,8 +427,18 @@ class LuaVM:
 
     # -- eval
 
-    def eval(self, code: str | bytes, chunk_name: str = "=stdin", on_output: OutputCallback | None = None) -> EvalResult:
-        """Runs `code` as one cell; output goes to `on_output` as it is produced."""
+    def eval(
+        self,
+        code: str | bytes,
+        chunk_name: str = "=stdin",
+        on_output: OutputCallback | None = None,
+        time_limit_s: float | None = None,
+    ) -> EvalResult:
+        """Runs `code` as one cell; output goes to `on_output` as it is produced.
+
+        With `time_limit_s`, the eval is interrupted (INTERRUPTED, state kept)
+        if it runs longer: for the kernel's own calls, which no user can stop.
+        """
         name = chunk_name.encode("utf-8")
         body = code.encode("utf-8") if isinstance(code, str) else bytes(code)
         if len(name) > abi.CHUNK_NAME_SIZE_MAX_BYTES:
@@ -442,12 +453,20 @@ class LuaVM:
             )
         self.write(ptr, name + body)
         self.watcher.output.begin(on_output)
-        self.watcher.begin()
+        generation = self.watcher.begin()
+        timer = None
+        if time_limit_s is not None:
+            timer = threading.Timer(time_limit_s, self.watcher.interrupt, kwargs={"generation": generation})
+            timer.daemon = True
+            timer.start()
         try:
             status = Status(self._call("lw_eval", len(name), len(body)))
         except BaseException as e:
             forced = self.watcher.end()
             return self._after_trap(e, forced)
+        finally:
+            if timer is not None:
+                timer.cancel()
         # Protected just as the eval finished: the state is whole, go on.
         self.watcher.end()
         self.watcher.output.finish()

@@ -414,3 +414,22 @@ def test_a_cell_stopped_by_force_rolls_back_and_says_so() -> None:
         drain(kc)
         reply, messages = run(kc, "kept.n")
         assert [m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "execute_result"] == ["1"]
+
+
+def test_a_tab_press_cannot_hang_the_kernel() -> None:
+    """The cell replaced what completion calls with an endless loop: complete,
+    inspect and is_complete each still answer (empty), after
+    INTROSPECTION_TIME_MAX_SECONDS, and the cell's state is kept."""
+    with started_kernel() as (_, client):
+        run(client, "kept = 41; debug = setmetatable({}, {__index = function() while true do end end})")
+        complete = client.complete("pri", 3, reply=True, timeout=TIMEOUT)["content"]
+        assert complete["status"] == "ok" and complete["matches"] == []
+        inspect = client.inspect("print", 5, reply=True, timeout=TIMEOUT)["content"]
+        assert inspect["status"] == "ok"
+        msg_id = client.is_complete("x = ")
+        is_complete = client.get_shell_msg(timeout=TIMEOUT)
+        assert is_complete["parent_header"]["msg_id"] == msg_id
+        is_complete = is_complete["content"]
+        assert is_complete["status"] in ("incomplete", "unknown")
+        reply, messages = run(client, "kept + 1")
+        assert [m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "execute_result"] == ["42"]

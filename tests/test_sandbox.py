@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from lua_wasm_kernel import abi
 from lua_wasm_kernel.display import Display
+from lua_wasm_kernel.hostcall import HostCallError
 from lua_wasm_kernel.modules import ModuleFinder
 from lua_wasm_kernel.snapshot import Snapshots
 from lua_wasm_kernel.stdin import InputReader
@@ -127,6 +129,24 @@ def test_require_still_reads_visible_lua_files(sandbox: LuaVM) -> None:
     for name in ("link", "link2", "out", ".hidden", "notes"):
         r = sandbox.eval(f"return require {_lua(name)}")
         assert not r.ok and "not found" in r.error and SECRET not in r.error, (name, r.error)
+
+
+def test_searchpath_refuses_a_name_and_path_that_multiply(sandbox: LuaVM, folder: Path) -> None:
+    """A long name times a path of "?"s (or a long `rep`) would build a string
+    of their product's size in the host: 30,000 x 30,000 took the kernel to
+    2.6 GiB. It is measured first and refused."""
+    for code in (
+        'return package.searchpath(string.rep("n", 30000), string.rep("?", 30000))',
+        'return package.searchpath(string.rep(".", 30000), "?", ".", string.rep("/", 30000))',
+    ):
+        r = sandbox.eval(code)
+        assert r.ok and r.values[0] is None, r.error
+        assert f"exceed {abi.SEARCH_NAMES_SIZE_MAX_CHARS} characters" in r.values[1]
+    with pytest.raises(HostCallError, match="exceed"):
+        ModuleFinder(folder).search("n" * 2000, "?" * 2000)
+    # Right at the limit it still searches.
+    tried = ModuleFinder(folder).search("n" * 1000, ";".join(["?"] * 1000))
+    assert isinstance(tried, list) and len(tried) == 1000
 
 
 def test_every_host_function_survives_hostile_arguments(sandbox: LuaVM) -> None:

@@ -407,3 +407,13 @@ def test_memory_stats_read_as_unsigned(runtime, size: int) -> None:
     stats = vm.memory_stats()
     assert stats.limit_bytes == size
     assert size - 2**20 < stats.heap_capacity_bytes < size
+
+
+def test_a_time_limit_interrupts_only_its_own_eval(vm: LuaVM) -> None:
+    r = vm.eval("n = 0; while true do n = n + 1 end", time_limit_s=0.2)
+    assert r.status == Status.INTERRUPTED and vm.eval("return n > 0").values == [True]
+    # A limited eval that ends at once: its timer never touches the next eval,
+    # which runs well past that limit.
+    assert vm.eval("return 1", time_limit_s=0.05).values == [1]
+    r = vm.eval("local t = os.clock() while os.clock() - t < 0.5 do end return 'done'")
+    assert r.ok and r.values == ["done"], r.error
