@@ -213,6 +213,8 @@ def definitions(inputs: list[Path]) -> dict[str, str]:
 
 def origin(name: str, where: dict[str, str], folders: dict[str, str], ours_zig: set[str]) -> str:
     obj = where.get(name)
+    if name.startswith("__wasm_"):
+        return "made by the linker"
     if name.startswith("c."):
         return "libc written in Zig (lib/c/*.zig)"
     if obj is None and "." in name and not name.startswith("compiler_rt."):
@@ -221,7 +223,7 @@ def origin(name: str, where: dict[str, str], folders: dict[str, str], ours_zig: 
     if obj is None:
         if SOFT_FLOAT.search(name):
             return "compiler-rt soft-float (long double, 128-bit ints)"
-        return "libc written in Zig (lib/c/*.zig) or other"
+        return "libc written in Zig (lib/c/*.zig)"
     if obj.startswith("libcompiler_rt.a") or "compiler_rt" in obj or name.startswith("compiler_rt."):
         if SOFT_FLOAT.search(name):
             return "compiler-rt soft-float (long double, 128-bit ints)"
@@ -252,7 +254,8 @@ def origin(name: str, where: dict[str, str], folders: dict[str, str], ours_zig: 
 
 # What the long double question turns on: who calls these (bench_size --callers).
 LONG_DOUBLE_ROOTS = ("__multf3", "__addtf3", "__subtf3", "__divtf3", "__extenddftf2", "__trunctfdf2",
-                     "printf_core", "vfprintf", "vsnprintf", "snprintf", "__floatscan", "strtod", "strftime")
+                     "scalbnl", "compiler_rt.fmod.fmodl", "c.math.frexpl", "pop_arg", "printf_core", "vfprintf",
+                     "vsnprintf", "snprintf", "lw_fprintf", "__floatscan", "strtod", "strftime")
 
 
 def callers(named_wasm: Path, names: dict[int, str]) -> dict[str, set[str]]:
