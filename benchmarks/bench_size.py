@@ -213,7 +213,7 @@ def definitions(inputs: list[Path]) -> dict[str, str]:
 
 def origin(name: str, where: dict[str, str], folders: dict[str, str], ours_zig: set[str]) -> str:
     obj = where.get(name)
-    if name.startswith("__wasm_"):
+    if obj is None and name.startswith("__wasm_"):
         return "made by the linker"
     if name.startswith("c."):
         return "libc written in Zig (lib/c/*.zig)"
