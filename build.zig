@@ -12,6 +12,8 @@ const Manifest = struct {
     lua_sources: []const []const u8,
     c_sources: []const []const u8,
     wasm_only_c_sources: []const []const u8,
+    cold_sources: []const []const u8,
+    cold_flags: []const []const u8,
     c_flags: []const []const u8,
     c_macros: []const []const u8,
     wasm_flags: []const []const u8,
@@ -22,6 +24,15 @@ const Manifest = struct {
     exports: []const []const u8,
 };
 const manifest: Manifest = @import("src/build.zon");
+
+comptime {
+    @setEvalBranchQuota(100_000);
+    for (manifest.cold_sources) |name| {
+        var known = false;
+        for (manifest.lua_sources ++ manifest.c_sources) |file| known = known or std.mem.eql(u8, name, file);
+        if (!known) @compileError("src/build.zon: .cold_sources names " ++ name ++ ", of neither .lua_sources nor .c_sources");
+    }
+}
 
 pub fn build(b: *std.Build) void {
     const lua_src = b.option([]const u8, "lua-src", "Folder of the Lua 5.4.8 sources") orelse "build/lua54";
@@ -46,9 +57,12 @@ pub fn build(b: *std.Build) void {
     });
     mod.addOptions("build_options", options);
     const wasm_c_flags = std.mem.concat(b.allocator, []const u8, &.{ manifest.c_flags, manifest.wasm_flags }) catch @panic("OOM");
-    addC(b, mod, lua_src, wasm_c_flags);
+    addC(b, mod, lua_src, wasm_c_flags, .hot);
     for (manifest.wasm_only_c_sources) |file|
         mod.addCSourceFile(.{ .file = b.path(b.pathJoin(&.{ "src", file })), .flags = manifest.wasm_flags });
+    // The cold files last, for size (hatch_build.py's order, so both give the same bytes).
+    const cold_c_flags = std.mem.concat(b.allocator, []const u8, &.{ wasm_c_flags, manifest.cold_flags }) catch @panic("OOM");
+    addCFiles(b, mod, lua_src, cold_c_flags, .cold);
     mod.export_symbol_names = manifest.exports;
 
     const exe = b.addExecutable(.{ .name = "lua", .root_module = mod });
@@ -66,7 +80,7 @@ pub fn build(b: *std.Build) void {
         .link_libc = true,
     });
     test_mod.addOptions("build_options", options);
-    addC(b, test_mod, lua_src, manifest.c_flags);
+    addC(b, test_mod, lua_src, manifest.c_flags, .all);
     // The unit tests alone translate Lua's headers, to check src/lua_c.zig's
     // hand-written declarations against them (src/lua_c_check.zig).
     const api = b.addTranslateC(.{
@@ -100,15 +114,38 @@ fn wasmQuery() !std.Target.Query {
     return query;
 }
 
+/// Which of Lua's C sources and ours: all, or those src/build.zon calls cold or not.
+const Temperature = enum { all, hot, cold };
+
 /// Lua's C sources and ours, with src/build.zon's include paths and macros.
-fn addC(b: *std.Build, mod: *std.Build.Module, lua_src: []const u8, flags: []const []const u8) void {
-    const lua_dir: std.Build.LazyPath = .{ .cwd_relative = lua_src };
-    mod.addIncludePath(lua_dir);
+fn addC(b: *std.Build, mod: *std.Build.Module, lua_src: []const u8, flags: []const []const u8, which: Temperature) void {
+    mod.addIncludePath(.{ .cwd_relative = lua_src });
     mod.addIncludePath(b.path("src"));
     for (manifest.c_macros) |macro| {
         const eq = std.mem.indexOfScalar(u8, macro, '=') orelse macro.len;
         mod.addCMacro(macro[0..eq], if (eq < macro.len) macro[eq + 1 ..] else "");
     }
-    mod.addCSourceFiles(.{ .root = lua_dir, .files = manifest.lua_sources, .flags = flags });
-    mod.addCSourceFiles(.{ .root = b.path("src"), .files = manifest.c_sources, .flags = flags });
+    addCFiles(b, mod, lua_src, flags, which);
+}
+
+/// The C files of one temperature: Lua's, then ours.
+fn addCFiles(b: *std.Build, mod: *std.Build.Module, lua_src: []const u8, flags: []const []const u8, which: Temperature) void {
+    mod.addCSourceFiles(.{ .root = .{ .cwd_relative = lua_src }, .files = pick(b, manifest.lua_sources, which), .flags = flags });
+    mod.addCSourceFiles(.{ .root = b.path("src"), .files = pick(b, manifest.c_sources, which), .flags = flags });
+}
+
+/// The files of `files` of the given temperature, in their order.
+fn pick(b: *std.Build, files: []const []const u8, which: Temperature) []const []const u8 {
+    if (which == .all) return files;
+    const picked = b.allocator.alloc([]const u8, files.len) catch @panic("OOM");
+    var count: usize = 0;
+    for (files) |file| {
+        var cold = false;
+        for (manifest.cold_sources) |name| cold = cold or std.mem.eql(u8, name, file);
+        if (cold == (which == .cold)) {
+            picked[count] = file;
+            count += 1;
+        }
+    }
+    return picked[0..count];
 }

@@ -199,8 +199,8 @@ def _zon_value(tokens: list[str], i: int) -> tuple[object, int]:
 
 
 # src/build.zon's fields (build.zig's Manifest struct): lists of strings, and strings.
-MANIFEST_LISTS = ("lua_sources", "c_sources", "wasm_only_c_sources", "c_flags", "c_macros", "wasm_flags",
-                  "wasm_cpu_features_add", "wasm_cpu_features_sub", "exports")
+MANIFEST_LISTS = ("lua_sources", "c_sources", "wasm_only_c_sources", "cold_sources", "cold_flags", "c_flags",
+                  "c_macros", "wasm_flags", "wasm_cpu_features_add", "wasm_cpu_features_sub", "exports")
 MANIFEST_STRINGS = ("wasm_target", "optimize")
 
 
@@ -215,6 +215,10 @@ def read_manifest() -> dict:
     for key in MANIFEST_STRINGS:
         if not isinstance(manifest[key], str):
             raise BuildError(f"{MANIFEST.name}: .{key} must be a string")
+    unknown = set(manifest["cold_sources"]) - {*manifest["lua_sources"], *manifest["c_sources"]}
+    if unknown:
+        raise BuildError(f"{MANIFEST.name}: .cold_sources names files of neither .lua_sources nor .c_sources: "
+                         f"{', '.join(sorted(unknown))}")
     return manifest
 
 
@@ -242,10 +246,15 @@ def wasm_command(lua_src: Path, optimize: str | None = None, out: Path = WASM,
     c_flags = [*m["c_flags"], *m["wasm_flags"]]
     cpu = "baseline" + "".join(f"-{f}" for f in m["wasm_cpu_features_sub"]) \
         + "".join(f"+{f}" for f in m["wasm_cpu_features_add"])
+    cold = set(m["cold_sources"])
+    lua_c = [(f in cold, str(lua_src / f)) for f in m["lua_sources"]]
+    our_c = [(f in cold, str(SRC / f)) for f in m["c_sources"]]
+    # In build.zig's order: hot Lua, hot ours, wasm-only, then the cold files.
     cmd = [sys.executable, "-m", "ziglang", "build-exe", "-fno-entry", "--stack", str(stack_size_bytes()),
-           "-cflags", *c_flags, "--", *(str(lua_src / f) for f in m["lua_sources"]),
-           "-cflags", *c_flags, "--", *(str(SRC / f) for f in m["c_sources"]),
+           "-cflags", *c_flags, "--", *(path for is_cold, path in lua_c if not is_cold),
+           "-cflags", *c_flags, "--", *(path for is_cold, path in our_c if not is_cold),
            "-cflags", *m["wasm_flags"], "--", *(str(SRC / f) for f in m["wasm_only_c_sources"]),
+           "-cflags", *c_flags, *m["cold_flags"], "--", *(path for is_cold, path in lua_c + our_c if is_cold),
            "-fstrip", "-fno-stack-protector", "-fno-sanitize-c", "-O", mode,
            "-target", m["wasm_target"], "-mcpu", cpu,
            *(f"--export={e}" for e in m["exports"]),

@@ -49,6 +49,55 @@ def test_the_command_carries_the_manifest(command) -> None:
     assert {"-fstrip", "--import-memory", "-mexec-model=reactor", "-fno-entry"} <= set(command)
 
 
+def flags_per_file(command: list[str]) -> dict[str, list[str]]:
+    """Each C file of the command and the `-cflags ... --` group it is in."""
+    files: dict[str, list[str]] = {}
+    flags: list[str] = []
+    i = 0
+    while i < len(command):
+        if command[i] == "-cflags":
+            end = command.index("--", i)
+            flags, i = command[i + 1:end], end + 1
+            continue
+        if command[i].endswith(".c"):
+            assert command[i] not in files, f"{command[i]} compiled twice"
+            files[command[i]] = flags
+        i += 1
+    return files
+
+
+# Where the engine spends its time (bench_engine.py's workloads): never compiled for size.
+HOT_C_FILES = ("lvm.c", "ldo.c", "ltable.c", "lgc.c", "lstring.c", "lapi.c", "lstrlib.c", "ltablib.c",
+               "lauxlib.c", "lobject.c", "ltm.c", "lfunc.c", "ldebug.c", "lbaselib.c", "lmathlib.c",
+               "lutf8lib.c", "lcorolib.c", "liolib.c", "box_alloc.c", "numfmt.c")
+
+
+def test_cold_files_alone_are_compiled_for_size(command) -> None:
+    manifest = hatch_build.read_manifest()
+    cold, cold_flags = manifest["cold_sources"], manifest["cold_flags"]
+    assert cold and cold_flags
+    assert not set(HOT_C_FILES) & set(cold)
+    files = flags_per_file(command)
+    for path, flags in files.items():
+        name = Path(path).name
+        if name in manifest["wasm_only_c_sources"]:
+            continue
+        base = [*manifest["c_flags"], *manifest["wasm_flags"]]
+        # The cold flags come last, so their -O overrides the mode's.
+        assert flags == (base + cold_flags if name in cold else base), name
+    assert {Path(p).name for p in files} >= {*manifest["lua_sources"], *manifest["c_sources"]}
+
+
+def test_a_cold_source_that_is_not_a_source_is_refused(tmp_path: Path, monkeypatch) -> None:
+    good = hatch_build.MANIFEST.read_text()
+    text = good.replace(".cold_sources = .{", '.cold_sources = .{ "lvm_typo.c",')
+    assert text != good
+    (tmp_path / "build.zon").write_text(text)
+    monkeypatch.setattr(hatch_build, "MANIFEST", tmp_path / "build.zon")
+    with pytest.raises(hatch_build.BuildError, match="lvm_typo.c"):
+        hatch_build.read_manifest()
+
+
 def test_an_unknown_optimize_mode_is_refused() -> None:
     with pytest.raises(hatch_build.BuildError, match="optimize mode"):
         hatch_build.wasm_command(LUA_SRC, "ReleaseFast")
