@@ -334,19 +334,23 @@ int lw_numfmt (char *buf, size_t size, const char *fmt, double x) {
   return fmt_double(buf, size, &sp, x);
 }
 
-/* Lua's l_sprintf: a lone float or long long conversion here, anything
-** else to vsnprintf. */
+/* A lone float or long long conversion here, anything else to vsnprintf:
+** io.write's numbers (src/lw_stdio.h). */
+int lw_numfmt_vsprintf (char *buf, size_t size, const char *fmt, va_list ap) {
+  Spec sp;
+  if (parse_float_spec(fmt, &sp) && sp.prec <= 99 && sp.width <= 99)
+    return fmt_double(buf, size, &sp, va_arg(ap, double));
+  if (parse_int_spec(fmt, &sp) && sp.prec <= 99 && sp.width <= 99)
+    return fmt_integer(buf, size, &sp, va_arg(ap, long long));
+  return vsnprintf(buf, size, fmt, ap);
+}
+
+/* Lua's l_sprintf (src/lua_user.h). */
 int lw_numfmt_sprintf (char *buf, size_t size, const char *fmt, ...) {
   va_list ap;
-  Spec sp;
   int r;
   va_start(ap, fmt);
-  if (parse_float_spec(fmt, &sp) && sp.prec <= 99 && sp.width <= 99)
-    r = fmt_double(buf, size, &sp, va_arg(ap, double));
-  else if (parse_int_spec(fmt, &sp) && sp.prec <= 99 && sp.width <= 99)
-    r = fmt_integer(buf, size, &sp, va_arg(ap, long long));
-  else
-    r = vsnprintf(buf, size, fmt, ap);
+  r = lw_numfmt_vsprintf(buf, size, fmt, ap);
   va_end(ap);
   return r;
 }

@@ -348,7 +348,41 @@ def test_vm_formats_integers_like_native_lua(vm):
     chunk = f"local FS = {{{fmts}}}\n" + VM_INT_CHUNK.replace("...", "FS").replace("BLOB", f'"{blob}"')
     res = vm.eval(chunk, "=intfmt")
     assert res.ok, res.error
-    assert res.values[0].split("\n") == lua.execute(chunk).split("\n")
+    got, want = res.values[0].split("\n"), lua.execute(chunk).split("\n")
+    assert len(got) == len(want) == 2 * len(cases)
+    for i, (fmt, v) in enumerate(cases):
+        assert got[2 * i] == want[2 * i], f"string.format({fmt!r}, {v!r})"
+        assert got[2 * i + 1] == want[2 * i + 1], f"tostring({v!r})"
+
+
+IO_WRITE_CHUNK = """
+local out = OUT
+for i = 1, #BLOB // 8 do
+  local x = string.unpack("<d", BLOB, 8 * i - 7)
+  out:write(x, " ", math.tointeger(x) or -i, "\\n")
+end
+if out ~= io.stdout then out:seek("set") return out:read("a") end
+"""
+
+
+def test_vm_io_write_formats_numbers_like_native_lua(vm):
+    """io.write's numbers (liolib's fprintf with LUA_NUMBER_FMT, src/lw_stdio.h) go through numfmt."""
+    from lupa import lua54
+
+    rnd = random.Random(99)
+    xs = [f64(rnd.getrandbits(64)) for _ in range(3000)] + [float(rnd.randint(-10**6, 10**6)) for _ in range(500)]
+    xs += [0.0, -0.0, 1e300 * 1e300, -1e300 * 1e300, 2.0**-1074, 0.1, 1 / 3, 2.0**63, -2.0**63, 1e15, 1e16]
+    blob = "".join(f"\\x{b:02x}" for x in xs for b in struct.pack("<d", x))
+    chunk = f'local BLOB = "{blob}"\n' + IO_WRITE_CHUNK
+    printed: list[str] = []
+    res = vm.eval(chunk.replace("OUT", "io.stdout"), "=iowrite", on_output=lambda _stream, text: printed.append(text))
+    assert res.ok, res.error
+    want = lua54.LuaRuntime().execute(chunk.replace("OUT", "io.tmpfile()"))
+    got, want_lines = "".join(printed).split("\n"), want.split("\n")
+    assert len(want_lines) == len(xs) + 1
+    assert len(got) == len(want_lines)
+    for x, g, w in zip(xs, got, want_lines):
+        assert g == w, f"io.write of {x!r}: VM {g!r}, native {w!r}"
 
 
 # -- the routed build: Lua in the VM formats as native Lua does
