@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Build or engine variants of lua.wasm side by side: which one is faster.
 
-    python benchmarks/bench_variants.py base=/tmp/a/lua.wasm lto=/tmp/b/lua.wasm
-    python benchmarks/bench_variants.py base=lua_wasm_kernel/lua.wasm \\
+    python benchmarks/compare_variants.py base=/tmp/a/lua.wasm lto=/tmp/b/lua.wasm
+    python benchmarks/compare_variants.py base=lua_wasm_kernel/lua.wasm \\
         'nospectre=lua_wasm_kernel/lua.wasm;cranelift.enable_table_access_spectre_mitigation=false'
 
 Each variant is NAME=PATH[;KEY=VALUE...] (extra wasmtime Config settings, as
@@ -13,6 +13,8 @@ is shared; wall time swings with other jobs); the table gives, per variant,
 the median CPU ratio to native per workload, their geometric mean, and the
 geometric mean of each variant's medians over the first variant's.
 Progress on stderr, markdown on stdout; numbers belong in docs/BENCHMARKS.md.
+Not a bench_*.py script: it needs its variants as arguments, so run_all.py
+does not run it; its tables are quoted by hand in docs/BENCHMARKS.md.
 """
 from __future__ import annotations
 
