@@ -24,6 +24,14 @@ const nil: u32 = 0xffff_ffff;
 const flag_free: u32 = 1;
 const size_mask: u32 = ~(align_bytes - 1);
 
+/// Quick lists: freed blocks up to this size (header included) wait, still
+/// marked used, in one LIFO list per size, so Lua's churn of small objects
+/// (closures, upvalues, short strings, CallInfos) skips the free lists and
+/// the coalescing; alloc takes them first and releases them all before it
+/// would fail. Only a heap that turns `quick` on (Lua's, src/state.zig).
+const quick_max_bytes: u32 = 128;
+const quick_lists: u32 = quick_max_bytes / align_bytes + 1;
+
 const Class = struct { fl: u32, sl: u32 };
 
 pub const Tlsf = struct {
@@ -36,6 +44,11 @@ pub const Tlsf = struct {
     /// Bytes in used blocks, headers included.
     used_bytes: u32 = 0,
     peak_bytes: u32 = 0,
+    quick: bool = false,
+    /// Heads of the quick lists, by block size / 8; linked through word 2.
+    quick_heads: [quick_lists]u32 = @splat(nil),
+    /// Bytes waiting in the quick lists (not in used_bytes).
+    quick_bytes: u32 = 0,
 
     /// Lays one free block over the region (trimmed to 8-byte alignment).
     pub fn init(region: []u8) Tlsf {
@@ -59,7 +72,18 @@ pub const Tlsf = struct {
 
     pub fn alloc(self: *Tlsf, n: usize) ?[*]u8 {
         const req = adjust(n) orelse return null;
-        const o = self.findSuitable(mapSearch(req)) orelse return null;
+        if (req <= quick_max_bytes and self.quick_heads[req / align_bytes] != nil) {
+            const o = self.quick_heads[req / align_bytes];
+            self.quick_heads[req / align_bytes] = self.word(o, 2).*;
+            self.quick_bytes -= req;
+            self.account(req, 0);
+            return self.base + o + header_bytes;
+        }
+        const o = self.findSuitable(mapSearch(req)) orelse {
+            if (self.quick_bytes == 0) return null;
+            self.releaseQuick();
+            return self.alloc(n);
+        };
         self.removeFree(o);
         self.word(o, 1).* = self.sizeOf(o);
         self.splitTail(o, req);
@@ -69,8 +93,27 @@ pub const Tlsf = struct {
 
     pub fn free(self: *Tlsf, p: [*]u8) void {
         const o = self.offsetOf(p);
-        self.account(0, self.sizeOf(o));
+        const size = self.sizeOf(o);
+        self.account(0, size);
+        if (self.quick and size <= quick_max_bytes) {
+            self.word(o, 2).* = self.quick_heads[size / align_bytes];
+            self.quick_heads[size / align_bytes] = o;
+            self.quick_bytes += size;
+            return;
+        }
         self.release(o);
+    }
+
+    /// Frees every block waiting in the quick lists into the free lists.
+    pub fn releaseQuick(self: *Tlsf) void {
+        for (&self.quick_heads) |*head| {
+            while (head.* != nil) {
+                const o = head.*;
+                head.* = self.word(o, 2).*;
+                self.release(o);
+            }
+        }
+        self.quick_bytes = 0;
     }
 
     /// Resizes in place when it can (shrinking always can), else moves.
@@ -121,8 +164,24 @@ pub const Tlsf = struct {
             o += size;
         }
         if (self.word(self.end, 0).* != prev) return error.BadSentinel;
-        if (used != self.used_bytes) return error.BadAccounting;
+        if (used != self.used_bytes + try self.checkQuick()) return error.BadAccounting;
         if (try self.checkLists() != free_blocks) return error.ListedBlockNotFree;
+    }
+
+    /// Every quick list holds used blocks of its size; returns their bytes.
+    fn checkQuick(self: *const Tlsf) !u32 {
+        var bytes: u32 = 0;
+        for (self.quick_heads, 0..) |head, i| {
+            var it = head;
+            while (it != nil) : (it = self.word(it, 2).*) {
+                if (it >= self.end or it % align_bytes != 0) return error.BadQuickLink;
+                if (self.isFree(it) or self.sizeOf(it) != i * align_bytes) return error.BadQuickLink;
+                bytes += self.sizeOf(it);
+                if (bytes > self.end) return error.QuickListCycle;
+            }
+        }
+        if (bytes != self.quick_bytes) return error.BadAccounting;
+        return bytes;
     }
 
     /// Every list holds free blocks of its class, doubly linked, and the
@@ -354,6 +413,73 @@ test "random workload keeps invariants and does not fragment" {
         if (slot.*) |p| heap.free(p);
         slot.* = null;
     }
+    try heap.check();
+    try std.testing.expectEqual(@as(u32, 1), heap.freeBlockCount());
+}
+
+test "quick lists: a freed small block is reused first, and released on demand" {
+    var region: [64 * 1024]u8 align(8) = undefined;
+    var heap = Tlsf.init(&region);
+    heap.quick = true;
+    const a = heap.alloc(40).?;
+    const b = heap.alloc(40).?;
+    const used = heap.used_bytes;
+    heap.free(a);
+    try std.testing.expectEqual(used - 48, heap.used_bytes);
+    try std.testing.expectEqual(@as(u32, 48), heap.quick_bytes);
+    try heap.check();
+    try std.testing.expectEqual(a, heap.alloc(37).?); // same size class (48 bytes): the same block
+    try std.testing.expectEqual(@as(u32, 0), heap.quick_bytes);
+    heap.free(a);
+    heap.free(b);
+    try std.testing.expectEqual(@as(u32, 0), heap.used_bytes);
+    try std.testing.expectEqual(@as(u32, 96), heap.quick_bytes); // held, still marked used
+    try heap.check();
+    heap.releaseQuick();
+    try heap.check();
+    try std.testing.expectEqual(@as(u32, 1), heap.freeBlockCount());
+}
+
+test "quick lists: an allocation that needs their space releases them" {
+    var region: [16 * 1024]u8 align(8) = undefined;
+    var heap = Tlsf.init(&region);
+    heap.quick = true;
+    var ptrs: [1024][*]u8 = undefined;
+    var n: usize = 0;
+    while (heap.alloc(64)) |p| : (n += 1) ptrs[n] = p;
+    for (ptrs[0..n]) |p| heap.free(p);
+    try std.testing.expect(heap.quick_bytes > 8 * 1024);
+    try heap.check();
+    try std.testing.expect(heap.alloc(8 * 1024) != null); // only after coalescing the quick blocks
+    try heap.check();
+}
+
+test "quick lists: random workload keeps invariants and does not fragment" {
+    var region: [256 * 1024]u8 align(8) = undefined;
+    var heap = Tlsf.init(&region);
+    heap.quick = true;
+    var prng = std.Random.DefaultPrng.init(7);
+    const rand = prng.random();
+    var live: [512]?[*]u8 = @splat(null);
+    for (0..20_000) |k| {
+        const i = rand.uintLessThan(usize, live.len);
+        const big = rand.uintLessThan(u32, 8) == 0;
+        const size = if (big) rand.uintLessThan(usize, 3000) + 1 else rand.uintLessThan(usize, 120) + 1;
+        if (live[i]) |p| {
+            if (rand.boolean()) {
+                heap.free(p);
+                live[i] = null;
+            } else live[i] = heap.realloc(p, size) orelse p;
+        } else live[i] = heap.alloc(size);
+        if (k % 1000 == 0) try heap.check();
+    }
+    try heap.check();
+    for (&live) |*slot| {
+        if (slot.*) |p| heap.free(p);
+        slot.* = null;
+    }
+    try std.testing.expectEqual(@as(u32, 0), heap.used_bytes);
+    heap.releaseQuick();
     try heap.check();
     try std.testing.expectEqual(@as(u32, 1), heap.freeBlockCount());
 }

@@ -50,6 +50,10 @@ pub fn eval(name: []const u8, code: []const u8) Status {
         request.status = Status.fromLua(status, interrupt.requested());
         replyError(L, request.status, lua.toSlice(L, -1) orelse "not enough memory", "");
     }
+    // A cell that ran out of memory leaves its garbage behind, and the next
+    // cell's first stack growth cannot collect it (ldo.c grows the stack with
+    // emergency collections off): collect it now.
+    if (request.status == .out_of_memory) _ = c.lua_gc(L, c.LUA_GCCOLLECT);
     output.flush();
     interrupt.disarm(L); // the stop hook only: a hook the cell set stays, as in lua.c
     return request.status;

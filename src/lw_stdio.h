@@ -46,13 +46,15 @@ static inline int lw_getc(lw_File *f) {
   return (f->next < f->end) ? *f->next++ : lw_fill(f);
 }
 
-/* liolib writes only numbers with fprintf (LUA_INTEGER_FMT, LUA_NUMBER_FMT). */
+/* liolib writes only numbers with fprintf (LUA_INTEGER_FMT, LUA_NUMBER_FMT):
+** formatted by src/numfmt.c, as tostring's are. */
+int lw_numfmt_vsprintf(char *buf, size_t size, const char *fmt, va_list ap);
 static inline int lw_fprintf(lw_File *f, const char *fmt, ...) {
   char buff[64];
   va_list ap;
   int n;
   va_start(ap, fmt);
-  n = vsnprintf(buff, sizeof(buff), fmt, ap);
+  n = lw_numfmt_vsprintf(buff, sizeof(buff), fmt, ap);
   va_end(ap);
   if (n < 0 || n >= (int)sizeof(buff)) return -1;
   return (lw_fwrite(buff, 1, (size_t)n, f) == (size_t)n) ? n : -1;

@@ -2,10 +2,12 @@
 ** Double-only formatting of Lua floats: the %a %e %f %g conversions (and
 ** their upper-case forms) with C's flags, width and precision, computed
 ** exactly on the double, so the C library's long double printf path is not
-** paid for. Output is byte-identical to a C-standard printf given a double
-** (tests/test_numfmt.py checks it against native Lua). lw_numfmt_sprintf is
-** Lua's l_sprintf in lobject.c and lstrlib.c (src/lua_user.h): one float
-** conversion goes here, every other format to vsnprintf.
+** paid for; and Lua's integers (%lld and string.format's %d %i %o %u %x %X),
+** without printf's general machinery. Output is byte-identical to a
+** C-standard printf (tests/test_numfmt.py checks it against native Lua).
+** lw_numfmt_sprintf is Lua's l_sprintf in lobject.c and lstrlib.c
+** (src/lua_user.h): one float or long long conversion goes here, every
+** other format to vsnprintf.
 */
 #include <stdarg.h>
 #include <stdint.h>
@@ -263,6 +265,66 @@ static int parse_float_spec (const char *fmt, Spec *sp) {
   return 1;
 }
 
+/* Parses "%[flags][width][.prec]llC" making up all of fmt, C an integer
+** conversion (diouxX) of a long long: Lua's lua_Integer formats (lobject.c's
+** "%lld", lstrlib.c's string.format); returns 0 if fmt is anything else. */
+static int parse_int_spec (const char *fmt, Spec *sp) {
+  size_t n = strlen(fmt);
+  char tmp[32];
+  if (n < 4 || n >= sizeof tmp || fmt[n - 3] != 'l' || fmt[n - 2] != 'l') return 0;
+  if (!strchr("diouxX", fmt[n - 1])) return 0;
+  memcpy(tmp, fmt, n - 3);   /* the spec without "ll", parsed as a float's */
+  tmp[n - 3] = 'f'; tmp[n - 2] = '\0';
+  if (!parse_float_spec(tmp, sp)) return 0;
+  sp->conv = fmt[n - 1];
+  return 1;
+}
+
+/* One long long under a parsed integer conversion, as C's printf does it:
+** precision is the minimum of digits (0 of 0 prints none) and turns off
+** the 0 flag; '#' adds "0x" to a nonzero %x and a leading 0 to %o. */
+static int fmt_integer (char *buf, size_t size, const Spec *sp, long long v) {
+  char digits[32];   /* 22 octal digits at most */
+  const char *sign = "", *prefix = "";
+  const char *hex = sp->conv == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
+  unsigned long long u = (unsigned long long)v;
+  unsigned base = (sp->conv == 'o') ? 8 : (sp->conv == 'x' || sp->conv == 'X') ? 16 : 10;
+  int nd = 0, zeros, zero_pad;
+  long body, pad;
+  Out o;
+  if (sp->conv == 'd' || sp->conv == 'i') {
+    if (v < 0) { sign = "-"; u = 0 - u; }
+    else if (sp->flags & FLAG_PLUS) sign = "+";
+    else if (sp->flags & FLAG_SPACE) sign = " ";
+  }
+  for (; u != 0; u /= base) digits[nd++] = hex[u % base];
+  zeros = (sp->prec < 0 ? 1 : sp->prec) - nd;   /* leading zeros for precision */
+  if (zeros < 0) zeros = 0;
+  if ((sp->flags & FLAG_ALT) && base == 16 && nd > 0) prefix = sp->conv == 'X' ? "0X" : "0x";
+  if ((sp->flags & FLAG_ALT) && base == 8 && zeros == 0) zeros = 1;   /* first digit 0 */
+  zero_pad = (sp->flags & FLAG_ZERO) && !(sp->flags & FLAG_LEFT) && sp->prec < 0;
+  body = (long)(strlen(sign) + strlen(prefix)) + zeros + nd;
+  pad = sp->width - body;
+  o.buf = buf; o.size = size; o.len = 0;
+  if (!(sp->flags & FLAG_LEFT) && !zero_pad) putrep(&o, ' ', pad);
+  put(&o, sign, strlen(sign));
+  put(&o, prefix, strlen(prefix));
+  if (zero_pad) putrep(&o, '0', pad);
+  putrep(&o, '0', zeros);
+  while (nd > 0) { nd--; put(&o, &digits[nd], 1); }
+  if (sp->flags & FLAG_LEFT) putrep(&o, ' ', pad);
+  if (size > 0) buf[o.len < size ? o.len : size - 1] = '\0';
+  return (int)o.len;
+}
+
+/* Formats one long long under fmt (a single integer conversion with the
+** "ll" modifier); -1 if fmt is not one. For the tests. */
+int lw_intfmt (char *buf, size_t size, const char *fmt, long long v) {
+  Spec sp;
+  if (!parse_int_spec(fmt, &sp) || sp.prec > 99 || sp.width > 99) return -1;
+  return fmt_integer(buf, size, &sp, v);
+}
+
 /* Formats one double under fmt (a single float conversion); -1 if fmt is
 ** not one. For the tests and for lw_numfmt_sprintf. */
 int lw_numfmt (char *buf, size_t size, const char *fmt, double x) {
@@ -272,16 +334,23 @@ int lw_numfmt (char *buf, size_t size, const char *fmt, double x) {
   return fmt_double(buf, size, &sp, x);
 }
 
-/* Lua's l_sprintf: a lone float conversion here, anything else to vsnprintf. */
+/* A lone float or long long conversion here, anything else to vsnprintf:
+** io.write's numbers (src/lw_stdio.h). */
+int lw_numfmt_vsprintf (char *buf, size_t size, const char *fmt, va_list ap) {
+  Spec sp;
+  if (parse_float_spec(fmt, &sp) && sp.prec <= 99 && sp.width <= 99)
+    return fmt_double(buf, size, &sp, va_arg(ap, double));
+  if (parse_int_spec(fmt, &sp) && sp.prec <= 99 && sp.width <= 99)
+    return fmt_integer(buf, size, &sp, va_arg(ap, long long));
+  return vsnprintf(buf, size, fmt, ap);
+}
+
+/* Lua's l_sprintf (src/lua_user.h). */
 int lw_numfmt_sprintf (char *buf, size_t size, const char *fmt, ...) {
   va_list ap;
-  Spec sp;
   int r;
   va_start(ap, fmt);
-  if (parse_float_spec(fmt, &sp) && sp.prec <= 99 && sp.width <= 99)
-    r = fmt_double(buf, size, &sp, va_arg(ap, double));
-  else
-    r = vsnprintf(buf, size, fmt, ap);
+  r = lw_numfmt_vsprintf(buf, size, fmt, ap);
   va_end(ap);
   return r;
 }

@@ -34,6 +34,7 @@ pub fn initWasm() bool {
 pub fn init(region: []u8) bool {
     std.debug.assert(L == null);
     heap = Tlsf.init(region);
+    heap.quick = true; // Lua's small blocks skip the free lists (src/allocator.zig)
     quarantine.init(&heap);
     const io = heap.alloc(limits.io_buffer_size_bytes) orelse return false;
     output.init(io[0..limits.io_buffer_size_bytes]);

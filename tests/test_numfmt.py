@@ -1,4 +1,4 @@
-"""src/numfmt.c (double-only %a %e %f %g) is byte-identical to native Lua's string.format.
+"""src/numfmt.c (double-only %a %e %f %g; lua_Integer %d %i %o %u %x %X) is byte-identical to native Lua's string.format.
 
 The formatter is compiled natively (zig cc) and called through ctypes, so
 hundreds of thousands of values are checked in seconds; native Lua 5.4 is
@@ -126,6 +126,8 @@ def numfmt(tmp_path_factory) -> ctypes.CDLL:
     lib = ctypes.CDLL(str(out))
     lib.lw_numfmt.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_double]
     lib.lw_numfmt.restype = ctypes.c_int
+    lib.lw_intfmt.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_longlong]
+    lib.lw_intfmt.restype = ctypes.c_int
     return lib
 
 
@@ -270,6 +272,117 @@ def test_sprintf_passes_other_formats_to_the_c_library(numfmt):
     assert sprintf(buf, 64, b"%s", b"abc") == 3 and buf.value == b"abc"
     assert sprintf(buf, 64, b"%+.3e", ctypes.c_double(1234.5)) == 10 and buf.value == b"+1.234e+03"
     assert sprintf(buf, 64, b"\\%03d", ctypes.c_int(7)) == 4 and buf.value == b"\\007"
+
+
+# -- integers: lobject.c's "%lld" and string.format's %d %i %o %u %x %X
+
+INT_FLAGS = {"d": "-+0 ", "i": "-+0 ", "u": "-0", "o": "-#0", "x": "-#0", "X": "-#0"}  # lstrlib's L_FMTFLAGS*
+INT_EDGES = [0, 1, -1, 7, 8, 9, 10, 15, 16, 99, 100, -100, 2**31 - 1, -2**31, 2**32, 2**53 + 1,
+             2**63 - 1, -2**63, -2**63 + 1]
+
+
+def random_int_cases(seed: int, count: int) -> list[tuple[str, int]]:
+    rnd = random.Random(seed)
+    cases = []
+    for _ in range(count):
+        conv = rnd.choice("diouxX")
+        flags = "".join(rnd.sample(INT_FLAGS[conv], rnd.randint(0, len(INT_FLAGS[conv]))))
+        width = rnd.choice(["", str(rnd.randint(0, WIDTH_MAX)), str(rnd.randint(0, 25))])
+        prec = rnd.choice(["", ".", f".{rnd.randint(0, PREC_MAX)}", f".{rnd.randint(0, 25)}", ".0"])
+        v = rnd.choice([rnd.choice(INT_EDGES), rnd.randint(-1000, 1000), rnd.getrandbits(64) - 2**63,
+                        rnd.getrandbits(rnd.randint(1, 63)) * rnd.choice([1, -1])])
+        cases.append((f"%{flags}{width}{prec}{conv}", v))
+    return cases
+
+
+def ours_int(lib: ctypes.CDLL, fmt: str, v: int, size: int = BUF_BYTES) -> str:
+    buf = ctypes.create_string_buffer(size)
+    n = lib.lw_intfmt(buf, size, (fmt[:-1] + "ll" + fmt[-1]).encode(), ctypes.c_longlong(v))
+    if n < 0:
+        raise ValueError(f"lw_intfmt refused {fmt!r}")
+    text = buf.value.decode()
+    if n != len(text):
+        raise AssertionError(f"{fmt!r} % {v!r}: returned {n}, wrote {len(text)}")
+    return text
+
+
+def test_integers_match_native_lua(numfmt, native):
+    cases = random_int_cases(20261128, 100_000)
+    cases += [(f"%{f}{w}{p}{c}", v) for c in "diouxX" for f in ("", INT_FLAGS[c])
+              for w in ("", "1", "25") for p in ("", ".", ".0", ".1", ".30") for v in INT_EDGES]
+    for (fmt, v), want in zip(cases, native(cases)):
+        assert ours_int(numfmt, fmt, v) == want, f"{fmt!r} of {v!r}"
+
+
+def test_integer_output_truncates_like_snprintf(numfmt):
+    buf = ctypes.create_string_buffer(8)
+    assert numfmt.lw_intfmt(buf, 8, b"%-20lld", ctypes.c_longlong(-12345)) == 20
+    assert buf.value == b"-12345 "
+
+
+def test_other_formats_are_refused_by_lw_intfmt(numfmt):
+    buf = ctypes.create_string_buffer(64)
+    assert numfmt.lw_intfmt(buf, 64, b"%lli", ctypes.c_longlong(5)) == 1 and buf.value == b"5"
+    for fmt in (b"%d", b"%ld", b"%llc", b"x%lld", b"%lldx", b"%100lld", b"%.100llx", b"%lls", b"%.3f"):
+        assert numfmt.lw_intfmt(buf, 64, fmt, ctypes.c_longlong(5)) == -1, fmt
+
+
+VM_INT_CHUNK = """
+local fs, vs, out = ..., {}, {}
+for i = 1, #fs do
+  local v = string.unpack("<i8", BLOB, 8 * i - 7)
+  out[#out + 1] = string.format(fs[i], v)
+  out[#out + 1] = tostring(v) .. " " .. v
+end
+return table.concat(out, "\\n")
+"""
+
+
+def test_vm_formats_integers_like_native_lua(vm):
+    from lupa import lua54
+
+    lua = lua54.LuaRuntime()
+    cases = random_int_cases(77, 4000)
+    blob = "".join(f"\\x{b:02x}" for _, v in cases for b in struct.pack("<q", v))
+    fmts = ", ".join(f'"{fmt}"' for fmt, _ in cases)
+    chunk = f"local FS = {{{fmts}}}\n" + VM_INT_CHUNK.replace("...", "FS").replace("BLOB", f'"{blob}"')
+    res = vm.eval(chunk, "=intfmt")
+    assert res.ok, res.error
+    got, want = res.values[0].split("\n"), lua.execute(chunk).split("\n")
+    assert len(got) == len(want) == 2 * len(cases)
+    for i, (fmt, v) in enumerate(cases):
+        assert got[2 * i] == want[2 * i], f"string.format({fmt!r}, {v!r})"
+        assert got[2 * i + 1] == want[2 * i + 1], f"tostring({v!r})"
+
+
+IO_WRITE_CHUNK = """
+local out = OUT
+for i = 1, #BLOB // 8 do
+  local x = string.unpack("<d", BLOB, 8 * i - 7)
+  out:write(x, " ", math.tointeger(x) or -i, "\\n")
+end
+if out ~= io.stdout then out:seek("set") return out:read("a") end
+"""
+
+
+def test_vm_io_write_formats_numbers_like_native_lua(vm):
+    """io.write's numbers (liolib's fprintf with LUA_NUMBER_FMT, src/lw_stdio.h) go through numfmt."""
+    from lupa import lua54
+
+    rnd = random.Random(99)
+    xs = [f64(rnd.getrandbits(64)) for _ in range(3000)] + [float(rnd.randint(-10**6, 10**6)) for _ in range(500)]
+    xs += [0.0, -0.0, 1e300 * 1e300, -1e300 * 1e300, 2.0**-1074, 0.1, 1 / 3, 2.0**63, -2.0**63, 1e15, 1e16]
+    blob = "".join(f"\\x{b:02x}" for x in xs for b in struct.pack("<d", x))
+    chunk = f'local BLOB = "{blob}"\n' + IO_WRITE_CHUNK
+    printed: list[str] = []
+    res = vm.eval(chunk.replace("OUT", "io.stdout"), "=iowrite", on_output=lambda _stream, text: printed.append(text))
+    assert res.ok, res.error
+    want = lua54.LuaRuntime().execute(chunk.replace("OUT", "io.tmpfile()"))
+    got, want_lines = "".join(printed).split("\n"), want.split("\n")
+    assert len(want_lines) == len(xs) + 1
+    assert len(got) == len(want_lines)
+    for x, g, w in zip(xs, got, want_lines):
+        assert g == w, f"io.write of {x!r}: VM {g!r}, native {w!r}"
 
 
 # -- the routed build: Lua in the VM formats as native Lua does
