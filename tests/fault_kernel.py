@@ -42,13 +42,13 @@ def main() -> None:
 
     real_eval = LuaVM.eval
 
-    def eval(self: LuaVM, code: Any, chunk_name: str = "=stdin", on_output: Any = None) -> Any:
+    def eval(self: LuaVM, code: Any, chunk_name: str = "=stdin", on_output: Any = None, **kwargs: Any) -> Any:
         if isinstance(code, str) and FAIL_EVAL in code:
             raise RuntimeError("injected failure before the eval")
         if isinstance(code, str) and FAIL_OUTPUT in code and on_output is not None:
             def on_output(stream: Any, text: str) -> None:
                 raise RuntimeError("injected failure in the output callback")
-        return real_eval(self, code, chunk_name, on_output)
+        return real_eval(self, code, chunk_name, on_output, **kwargs)
 
     LuaVM.eval = eval  # type: ignore[method-assign]
 
