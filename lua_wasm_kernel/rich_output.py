@@ -85,14 +85,15 @@ def _attribute_filter(tag: str, name: str, value: str) -> str | None:
 # -- text/markdown and text/latex
 
 # `<` and `&` stay as they are only before what cannot start a tag or an entity.
-_TAG_OR_ENTITY_START = re.compile(r"<(?![\s0-9=<>()\-]|$)|&(?![\s&]|$)")
+# ASCII classes only, so that rich_output.ts's regular expressions match alike.
+_TAG_OR_ENTITY_START = re.compile(r"<(?![ \t\n\r\f\v0-9=<>()\-]|$)|&(?![ \t\n\r\f\v&]|$)")
 
 
 @lru_cache(maxsize=1)
 def _schemes() -> re.Pattern[str]:
     gap = r"[\x00-\x20\\]*"
     words = "|".join(gap.join(re.escape(c) for c in scheme) for scheme in rules()["broken_url_schemes"])
-    return re.compile(rf"(?<![A-Za-z0-9+.\-])((?:{words}){gap}):", re.IGNORECASE)
+    return re.compile(rf"(?<![A-Za-z0-9+.\-])((?:{words}){gap}):", re.IGNORECASE | re.ASCII)
 
 
 def neutralize(text: str) -> str:
