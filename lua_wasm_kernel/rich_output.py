@@ -4,8 +4,9 @@ which the browser host reads too).
 
 JupyterLab renders a cell's output as trusted, but the cell's code is not:
 a type whose rendering could run script is refused, text/html is sanitized
-(nh3), and text/markdown and text/latex go through `neutralize`, a pure-text
-rule both hosts share (tests/shared/rich_output_cases.json).
+(nh3), text/markdown goes through `neutralize` and text/latex through
+`break_script_urls`, pure-text rules both hosts share
+(tests/shared/rich_output_cases.json).
 """
 from __future__ import annotations
 
@@ -47,8 +48,10 @@ def clean_bundle(bundle: dict[str, Any]) -> dict[str, Any]:
         how = rules()["mime_types"][mime]["clean"]
         if how == "html":
             data = clean_html(data)
-        elif how in ("markdown", "latex"):
+        elif how == "markdown":
             data = neutralize(data)
+        elif how == "latex":  # shown as text, then typeset: only its links matter
+            data = break_script_urls(data)
         out[mime] = data
     return out
 
@@ -84,9 +87,10 @@ def _attribute_filter(tag: str, name: str, value: str) -> str | None:
 
 # -- text/markdown and text/latex
 
-# `<` and `&` stay as they are only before what cannot start a tag or an entity.
+# `<` stays as it is only before what cannot start a tag; `&` is escaped only
+# where it starts a character reference (HTML and CommonMark: `&#`, `&name`).
 # ASCII classes only, so that rich_output.ts's regular expressions match alike.
-_TAG_OR_ENTITY_START = re.compile(r"<(?![ \t\n\r\f\v0-9=<>()\-]|$)|&(?![ \t\n\r\f\v&]|$)")
+_TAG_OR_ENTITY_START = re.compile(r"<(?![ \t\n\r\f\v0-9=<>()\-]|$)|&(?=[A-Za-z0-9#])")
 
 
 @lru_cache(maxsize=1)
@@ -102,9 +106,12 @@ def neutralize(text: str) -> str:
     Context-free (no markdown parsing, so no disagreement with the renderer can
     leave HTML live): `<` and `&` before a character that could start a tag or
     an entity become `&lt;` and `&amp;` (the text reads the same; inside code
-    they show as written, a cosmetic cost), and the colon of javascript:,
-    vbscript: and data: (letters split by spaces, control characters or
-    backslashes, any case) becomes %3A.
+    they show as written, a cosmetic cost), and script URLs are broken.
     """
-    text = _TAG_OR_ENTITY_START.sub(lambda m: "&lt;" if m.group() == "<" else "&amp;", text)
+    return break_script_urls(_TAG_OR_ENTITY_START.sub(lambda m: "&lt;" if m.group() == "<" else "&amp;", text))
+
+
+def break_script_urls(text: str) -> str:
+    """The colon of javascript:, vbscript: and data: (letters split by spaces,
+    control characters or backslashes, any case) becomes %3A."""
     return _schemes().sub(r"\1%3A", text)

@@ -3,8 +3,8 @@
 // build time). The page applies them to every display before JupyterLab
 // renders it as trusted output: a refused MIME type is dropped (and named),
 // text/html goes through the sanitizer the kernel gives (JupyterLab's own),
-// text/markdown and text/latex through `neutralize`, the text rule both hosts
-// share (tests/shared/rich_output_cases.json).
+// text/markdown through `neutralize` and text/latex through `breakScriptUrls`,
+// the text rules both hosts share (tests/shared/rich_output_cases.json).
 
 export interface IRichOutputRules {
   mime_types: Record<string, { clean: 'html' | 'markdown' | 'latex' | null; why: string }>;
@@ -13,8 +13,8 @@ export interface IRichOutputRules {
 
 export type Bundle = Record<string, unknown>;
 
-/** `<` and `&` stay as they are only before what cannot start a tag or an entity (ASCII classes, as Python's). */
-const TAG_OR_ENTITY_START = /<(?![ \t\n\r\f\v0-9=<>()-]|$)|&(?![ \t\n\r\f\v&]|$)/g;
+/** `<` stays only before what cannot start a tag; `&` is escaped where it starts a character reference (as Python's). */
+const TAG_OR_ENTITY_START = /<(?![ \t\n\r\f\v0-9=<>()-]|$)|&(?=[A-Za-z0-9#])/g;
 
 export class RichOutput {
   private readonly schemes: RegExp;
@@ -72,13 +72,20 @@ export class RichOutput {
         refused.push(`display: '${mime}' data must be text`);
         continue;
       }
-      data[mime] = how === 'html' ? this.sanitizeHtml(value as string) : how === null ? value : this.neutralize(value as string);
+      const text = value as string;
+      data[mime] =
+        how === 'html' ? this.sanitizeHtml(text) : how === 'markdown' ? this.neutralize(text) : how === 'latex' ? this.breakScriptUrls(text) : value;
     }
     return { data, refused };
   }
 
   /** text with no tag, entity or script URL left for a markdown or MathJax renderer (rich_output.py's neutralize). */
   neutralize(text: string): string {
-    return text.replace(TAG_OR_ENTITY_START, m => (m === '<' ? '&lt;' : '&amp;')).replace(this.schemes, '$1%3A');
+    return this.breakScriptUrls(text.replace(TAG_OR_ENTITY_START, m => (m === '<' ? '&lt;' : '&amp;')));
+  }
+
+  /** The colon of javascript:, vbscript: and data: URLs becomes %3A (text/latex's rule; rich_output.py's). */
+  breakScriptUrls(text: string): string {
+    return text.replace(this.schemes, '$1%3A');
   }
 }
