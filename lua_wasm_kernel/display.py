@@ -3,7 +3,8 @@
 
 `display` sends display_data (or update_display_data), `clear_output` sends
 clear_output, `page` collects a pager payload for the execute_reply, and
-`describe` gives help(x) the text inspect.py gives Shift-Tab.
+`describe` gives help(x) the text inspect.py gives Shift-Tab. What a bundle
+may carry into the page (refused types, sanitized HTML) is rich_output.py's.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, Callable
 
 from .hostcall import HostCallError
+from .rich_output import RefusedOutput, check_type, clean_bundle
 from .serializer import Cycle, LuaTable, Opaque, Truncated
 
 if TYPE_CHECKING:
@@ -34,7 +36,7 @@ MIME_TYPES = {
 }
 PLAIN_FALLBACKS = {"html": "[HTML]", "svg": "[SVG image]", "png": "[PNG image]"}
 # MIME types whose data is binary, sent base64-encoded as Jupyter requires.
-BINARY_MIME_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"}
+BINARY_MIME_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 
 
 class Display:
@@ -61,7 +63,10 @@ class Display:
     def display(self, kind: str, data: Any, options: LuaTable | None = None) -> str | None:
         """display_data (or update_display_data) for display.<kind>; returns the display id."""
         opts = _options(options)
-        bundle = mime_bundle(kind, data)
+        try:
+            bundle = clean_bundle(mime_bundle(kind, data))
+        except RefusedOutput as e:
+            raise HostCallError(str(e)) from None
         display_id = opts.get("id")
         if display_id is True:
             display_id = uuid.uuid4().hex
@@ -123,6 +128,10 @@ def _bundle_from_table(data: Any) -> dict[str, Any]:
         mime = _text(key, "MIME type")
         if "/" not in mime:
             raise HostCallError(f"'{mime}' is not a MIME type")
+        try:
+            check_type(mime)  # before its data is read: rich_output.py
+        except RefusedOutput as e:
+            raise HostCallError(str(e)) from None
         if mime in BINARY_MIME_TYPES:
             bundle[mime] = _base64(value)
         elif mime == "application/json" or mime.endswith("+json"):

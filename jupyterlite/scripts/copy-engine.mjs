@@ -1,6 +1,7 @@
 // Copies the engine the Python package builds (lua_wasm_kernel/lua.wasm and
-// its Lua modules) and the standard library's docs (stdlib_docs.json, which
-// inspect shows) into the built extension's static folder, where the worker
+// its Lua modules), the standard library's docs (stdlib_docs.json, which
+// inspect shows) and what rich output may carry into the page
+// (rich_output.json, which kernel.ts applies to every display) into the built extension's static folder, where the worker
 // loads them: one module and one set of facts, two hosts (tests/lite compares
 // the bytes).
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
@@ -24,5 +25,7 @@ copyFileSync(wasm, join(target, 'lua.wasm'));
 for (const name of ['display', 'require', 'introspect']) {
   copyFileSync(join(kernel, 'lua', `${name}.lua`), join(target, 'lua', `${name}.lua`));
 }
-copyFileSync(join(kernel, 'stdlib_docs.json'), join(target, 'stdlib_docs.json'));
-console.log(`copied lua.wasm, the Lua modules and stdlib_docs.json into ${target}`);
+for (const name of ['stdlib_docs.json', 'rich_output.json']) {
+  copyFileSync(join(kernel, name), join(target, name));
+}
+console.log(`copied lua.wasm, the Lua modules, stdlib_docs.json and rich_output.json into ${target}`);

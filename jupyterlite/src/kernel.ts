@@ -7,7 +7,10 @@
 // output, stops a cell in place and ends a wait for input; otherwise, or when
 // the stop does not take in time, an interrupt ends the worker the same way.
 // External tables are saved to IndexedDB (ext_storage.ts) after each cell.
+// Every display passes rich_output.ts's rules here, on the page's side of the
+// worker, before JupyterLab renders it as trusted output.
 
+import { Sanitizer } from '@jupyterlab/apputils';
 import type { KernelMessage } from '@jupyterlab/services';
 import { BaseKernel, IKernel } from '@jupyterlite/services';
 import { PromiseDelegate } from '@lumino/coreutils';
@@ -22,6 +25,15 @@ import { OutputStreams } from './output_ring';
 import { ESCALATE_AFTER_MS, PageWatcher } from './page_watcher';
 import type { ISharedVM } from './page_watcher';
 import type { FromWorker, IStartMessage, IWireResult } from './protocol';
+import { IRichOutputRules, RichOutput } from './rich_output';
+
+// The extension's static folder (webpack's public path), where rich_output.json is copied.
+declare const __webpack_public_path__: string;
+// Until rich_output.json is read, or if it cannot be: text only.
+const PLAIN_TEXT_ONLY: IRichOutputRules = {
+  mime_types: { 'text/plain': { clean: null, why: 'shown as text' } },
+  broken_url_schemes: []
+};
 
 export const ERROR_NAMES: Record<number, string> = {
   1: 'SyntaxError',
@@ -84,6 +96,8 @@ export class LuaKernel extends BaseKernel {
   private watcher: PageWatcher | null = null;
   private output = new OutputStreams();
   private received = 0; // messages from the current worker (the watcher compares them with those posted)
+  private sanitizer = new Sanitizer(); // what JupyterLab applies to untrusted HTML
+  private richOutput = new RichOutput(PLAIN_TEXT_ONLY, html => this.sanitizer.sanitize(html));
 
   constructor(private readonly options: ILuaKernelOptions) {
     super(options);
@@ -124,6 +138,7 @@ export class LuaKernel extends BaseKernel {
   private async boot(): Promise<void> {
     try {
       this.notebook = await this.options.notebookPath();
+      this.richOutput = new RichOutput(await loadRichOutputRules(), html => this.sanitizer.sanitize(html));
       const tables = await this.loadTables();
       await this.spawn({ type: 'start', memoryBytes: this.options.memoryBytes, filesUrl: this.options.filesUrl, tables });
       this.startError = null;
@@ -299,6 +314,16 @@ export class LuaKernel extends BaseKernel {
   }
 
   private sendIopub(msgType: string, content: Record<string, any>): void {
+    if (msgType === 'display_data' || msgType === 'update_display_data') {
+      const { data, refused } = this.richOutput.clean(content.data ?? {});
+      for (const why of refused) {
+        this.stream({ name: 'stderr', text: `${why}\n` });
+      }
+      if (Object.keys(data).length === 0) {
+        return;
+      }
+      content = { ...content, data };
+    }
     if (msgType === 'display_data') {
       this.displayData(content as KernelMessage.IDisplayDataMsg['content']);
     } else if (msgType === 'update_display_data') {
@@ -448,4 +473,18 @@ export class LuaKernel extends BaseKernel {
   async commOpen(msg: KernelMessage.ICommOpenMsg): Promise<void> {}
   async commMsg(msg: KernelMessage.ICommMsgMsg): Promise<void> {}
   async commClose(msg: KernelMessage.ICommCloseMsg): Promise<void> {}
+}
+
+/** rich_output.json's rules; text only (logged) if they cannot be read: no display is ever shown unchecked. */
+async function loadRichOutputRules(): Promise<IRichOutputRules> {
+  try {
+    const response = await fetch(new URL('rich_output.json', new URL(__webpack_public_path__, location.href)));
+    if (!response.ok) {
+      throw new Error(`HTTP ${response.status}`);
+    }
+    return RichOutput.parseRules(await response.text());
+  } catch (e) {
+    console.error('lua-wasm: cannot read rich_output.json; displays show text only', e);
+    return PLAIN_TEXT_ONLY;
+  }
 }
