@@ -94,12 +94,8 @@ def test_an_endless_introspection_is_stopped_and_the_kernel_answers(browser, sit
     context.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding for both hosts (display.ts, display.py): JupyterLab trusts the output of a cell the user runs, "
-    "so display.html's <script> and event handlers, and display.data's application/javascript, run in the "
-    "page with the site's origin: every notebook and table in the browser, the server's API (terminals) "
-    "under the Python kernel. Neither host sanitizes or isolates rich output"))
 def test_rich_output_runs_no_script_in_the_page(browser, site_url: str) -> None:
+    """Was a strict xfail (a finding for both hosts); rich_output.json's rules now hold in the page."""
     context = browser.new_context()
     page = context.new_page()
     open_notebook(page, site_url)
