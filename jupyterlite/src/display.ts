@@ -29,6 +29,8 @@ const BINARY_MIME_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'imag
 export class Display {
   enabled = true;
   payloads: Array<Record<string, any>> = [];
+  /** Why a MIME type may not be sent (rich_output.json, set by the worker), or null: a refusal is Lua's error, as in Python. */
+  refusal: (mime: string) => string | null = () => null;
 
   constructor(private readonly send: Send) {}
 
@@ -48,6 +50,12 @@ export class Display {
   display(kind: LuaValue, data: LuaValue, options: LuaValue): string | null {
     const opts = optionsOf(options);
     const bundle = mimeBundle(text(kind, 'display kind'), data);
+    for (const mime of Object.keys(bundle)) {
+      const why = this.refusal(mime);
+      if (why !== null) {
+        throw new HostCallError(why);
+      }
+    }
     let displayId: string | null = null;
     const id = opts.get('id');
     if (id === true) {

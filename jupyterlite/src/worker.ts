@@ -17,6 +17,7 @@ import type { FromWorker, IExecuteMessage, IInspectMessage, IIntrospectMessage, 
 import { SiteFiles } from './files';
 import { SiteModules } from './site_modules';
 import { StdlibDocs } from './stdlib_docs';
+import { type IRichOutputRules, RichOutput } from './rich_output';
 import { shareMemoryImport } from './shared_memory';
 import { LuaVM } from './vm';
 
@@ -55,6 +56,7 @@ async function fetchBytes(name: string): Promise<ArrayBuffer> {
 
 async function start(message: IStartMessage): Promise<void> {
   const docsLoaded = loadDocs();
+  const rulesLoaded = loadRichOutputRules();
   const [wasm, introspect, ...modules] = await Promise.all([
     fetchBytes('lua.wasm'),
     fetchBytes('lua/introspect.lua'),
@@ -62,6 +64,8 @@ async function start(message: IStartMessage): Promise<void> {
   ]);
   const sources = new Map(LUA_MODULES.map((name, i) => [name, new Uint8Array(modules[i])]));
   docs = await docsLoaded;
+  const rules = await rulesLoaded;
+  display.refusal = mime => (rules === null ? null : new RichOutput(rules, html => html).refusal(mime));
   let module: WebAssembly.Module | null = null;
   control = null;
   if (message.control !== undefined) {
@@ -171,6 +175,16 @@ function execute(message: IExecuteMessage): void {
     changed,
     dropped
   });
+}
+
+/** rich_output.json's rules, for display's refusals; null (logged) if unreadable: the page still drops what they refuse. */
+async function loadRichOutputRules(): Promise<IRichOutputRules | null> {
+  try {
+    return RichOutput.parseRules(new TextDecoder().decode(await fetchBytes('rich_output.json')));
+  } catch (e) {
+    console.warn('lua-wasm: no rich output rules in the worker', e);
+    return null;
+  }
 }
 
 /** The standard library's docs; none (logged) if they cannot be read: inspect still describes the rest. */
