@@ -1,7 +1,8 @@
 // The bridge to lua_wasm_kernel/lua/introspect.lua, as introspect.py: the Lua
 // helpers of completion, inspection and is_complete, which the VM loads in
 // every new Lua state (the worker's init script) and keeps in the registry;
-// `call` runs one helper as a tiny eval.
+// `call` runs one helper as a tiny eval, which the page's watcher may stop
+// when it runs out of time (`watchId`: the request's id).
 
 import type { LuaValue } from './format';
 import type { LuaVM } from './vm';
@@ -26,14 +27,14 @@ export function luaString(text: string): string {
  * user replaced the global `debug`: then no completions or inspection). A
  * trap is thrown to the caller.
  */
-export function call(vm: LuaVM, fn: Helper, args: string[]): LuaValue {
+export function call(vm: LuaVM, fn: Helper, args: string[], watchId = 0): LuaValue {
   const code = `debug.getregistry()["${REGISTRY_KEY}"].${fn}(${args.map(luaString).join(', ')})`;
-  const result = vm.eval(code, INTROSPECT_CHUNK, null);
+  const result = vm.eval(code, INTROSPECT_CHUNK, null, watchId);
   return result.status === 0 && result.values.length ? result.values[0] : null;
 }
 
 /** `call`'s value if a string (what complete and is_complete answer), else null. */
-export function callText(vm: LuaVM, fn: Helper, args: string[]): string | null {
-  const value = call(vm, fn, args);
+export function callText(vm: LuaVM, fn: Helper, args: string[], watchId = 0): string | null {
+  const value = call(vm, fn, args, watchId);
   return typeof value === 'string' ? value : null;
 }

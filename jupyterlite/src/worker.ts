@@ -38,6 +38,7 @@ let inputEpoch = 0;
 let docs = StdlibDocs.empty(); // lua_wasm_kernel/stdlib_docs.json, for inspect and help(x)
 let allowStdin = false;
 let control: ControlBlock | null = null;
+let rescued = false; // the memory was posted since the last cell ran (an introspection restarts from it)
 const display = new Display((msgType, content) => post({ type: 'iopub', id: current, msgType, content }));
 
 function post(message: FromWorker, transfer: Transferable[] = []): void {
@@ -113,6 +114,7 @@ async function start(message: IStartMessage): Promise<void> {
     next.start();
   }
   vm = next;
+  rescued = false;
   post({
     type: 'ready',
     banner: `Lua 5.4 in WebAssembly (lua-wasm, browser host), memory limit ${message.memoryBytes} bytes`,
@@ -147,6 +149,7 @@ function readLine(prompt: unknown, password: unknown): string | null {
 
 function execute(message: IExecuteMessage): void {
   const machine = vm!;
+  rescued = false;
   current = message.id;
   inputEpoch += 1;
   allowStdin = message.allowStdin;
@@ -183,33 +186,53 @@ async function loadDocs(): Promise<StdlibDocs> {
   }
 }
 
+/**
+ * Runs an introspection's evals on the VM (the page's watcher may stop them
+ * when they run out of time: status 4, "nothing found"). Before the first
+ * one after a cell, posts the memory: if an introspection never ends (no
+ * shared memory) or traps, the kernel restarts from it, the last cell's state
+ * kept. A trap drops the instance, as in execute: its heap may be half-updated.
+ */
+const TRAPPED = Symbol('trapped'); // the kernel is told; the request is answered as it restarts
+
+function introspection<T>(id: number, run: (machine: LuaVM) => T): T | null | typeof TRAPPED {
+  const machine = vm;
+  if (machine === null) {
+    return null;
+  }
+  if (!rescued) {
+    const image = machine.saveImage();
+    post({ type: 'rescue', image: image.buffer as ArrayBuffer, ids: machine.ext.ids() }, [image.buffer as ArrayBuffer]);
+    rescued = true;
+  }
+  try {
+    return run(machine);
+  } catch (e) {
+    vm = null; // never reused
+    console.error('lua-wasm: an introspection trapped; the kernel restarts the VM', e);
+    post({ type: 'trapped', id, reason: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+    return TRAPPED;
+  }
+}
+
 /** The first value an introspect helper returns, if a string (as introspect.py's call). */
 function introspect(message: IIntrospectMessage): void {
-  let value: string | null = null;
-  if (vm !== null) {
-    try {
-      value = callText(vm, message.fn, message.args);
-    } catch (e) {
-      console.error('lua-wasm: an introspection call trapped', e);
-    }
+  const value = introspection(message.id, machine => callText(machine, message.fn, message.args, message.id));
+  if (value !== TRAPPED) {
+    post({ type: 'introspected', id: message.id, value });
   }
-  post({ type: 'introspected', id: message.id, value });
 }
 
 /** An inspect_reply (inspect.ts), from introspect.lua's facts and the cells' sources. */
 function inspectAt(message: IInspectMessage): void {
-  let reply = notFound();
-  const machine = vm;
-  if (machine !== null) {
-    try {
-      reply = inspect(message.code, message.cursor, message.detailLevel, message.sources, docs, path =>
-        call(machine, 'inspect', [path])
-      );
-    } catch (e) {
-      console.error('lua-wasm: an inspection failed', e);
-    }
+  const reply = introspection(message.id, machine =>
+    inspect(message.code, message.cursor, message.detailLevel, message.sources, docs, path =>
+      call(machine, 'inspect', [path], message.id)
+    )
+  );
+  if (reply !== TRAPPED) {
+    post({ type: 'inspected', id: message.id, reply: reply ?? notFound() });
   }
-  post({ type: 'inspected', id: message.id, reply });
 }
 
 scope.onmessage = (event: MessageEvent<ToWorker>) => {
