@@ -10,7 +10,7 @@ import { ControlBlock, INPUT_SIZE_MAX_BYTES, ISOLATION_HEADERS, InputState, Word
 import { Display } from './display';
 import { lossyText } from './format';
 import { HostCallError } from './host_calls';
-import { INTROSPECT_CHUNK, call, callText } from './introspect';
+import { INTROSPECT_CHUNK, Introspector, TRAPPED, call, callText } from './introspect';
 import { helpText, inspect, notFound } from './inspect';
 import type { IOutputChunk } from './output_ring';
 import type { FromWorker, IExecuteMessage, IInspectMessage, IIntrospectMessage, IStartMessage, ToWorker } from './protocol';
@@ -38,7 +38,7 @@ let inputEpoch = 0;
 let docs = StdlibDocs.empty(); // lua_wasm_kernel/stdlib_docs.json, for inspect and help(x)
 let allowStdin = false;
 let control: ControlBlock | null = null;
-let rescued = false; // the memory was posted since the last cell ran (an introspection restarts from it)
+const introspector = new Introspector(post);
 const display = new Display((msgType, content) => post({ type: 'iopub', id: current, msgType, content }));
 
 function post(message: FromWorker, transfer: Transferable[] = []): void {
@@ -114,7 +114,7 @@ async function start(message: IStartMessage): Promise<void> {
     next.start();
   }
   vm = next;
-  rescued = false;
+  introspector.changed();
   post({
     type: 'ready',
     banner: `Lua 5.4 in WebAssembly (lua-wasm, browser host), memory limit ${message.memoryBytes} bytes`,
@@ -149,7 +149,7 @@ function readLine(prompt: unknown, password: unknown): string | null {
 
 function execute(message: IExecuteMessage): void {
   const machine = vm!;
-  rescued = false;
+  introspector.changed();
   current = message.id;
   inputEpoch += 1;
   allowStdin = message.allowStdin;
@@ -186,33 +186,16 @@ async function loadDocs(): Promise<StdlibDocs> {
   }
 }
 
-/**
- * Runs an introspection's evals on the VM (the page's watcher may stop them
- * when they run out of time: status 4, "nothing found"). Before the first
- * one after a cell, posts the memory: if an introspection never ends (no
- * shared memory) or traps, the kernel restarts from it, the last cell's state
- * kept. A trap drops the instance, as in execute: its heap may be half-updated.
- */
-const TRAPPED = Symbol('trapped'); // the kernel is told; the request is answered as it restarts
-
+/** An introspection's value (null: no VM); TRAPPED drops the instance, as execute does. */
 function introspection<T>(id: number, run: (machine: LuaVM) => T): T | null | typeof TRAPPED {
-  const machine = vm;
-  if (machine === null) {
+  if (vm === null) {
     return null;
   }
-  if (!rescued) {
-    const image = machine.saveImage();
-    post({ type: 'rescue', image: image.buffer as ArrayBuffer, ids: machine.ext.ids() }, [image.buffer as ArrayBuffer]);
-    rescued = true;
+  const value = introspector.run(vm, id, run);
+  if (value === TRAPPED) {
+    vm = null; // never reused: its heap may be half-updated
   }
-  try {
-    return run(machine);
-  } catch (e) {
-    vm = null; // never reused
-    console.error('lua-wasm: an introspection trapped; the kernel restarts the VM', e);
-    post({ type: 'trapped', id, reason: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
-    return TRAPPED;
-  }
+  return value;
 }
 
 /** The first value an introspect helper returns, if a string (as introspect.py's call). */
