@@ -98,6 +98,45 @@ def test_an_endless_introspection_is_stopped_and_the_kernel_answers(
     context.close()
 
 
+# The kernel's IndexedDB database refuses every write while __luaFailSaves is set (a full quota, say);
+# JupyterLite's own databases are left alone.
+FAIL_SAVES = """
+const transaction = IDBDatabase.prototype.transaction;
+IDBDatabase.prototype.transaction = function (names, mode, ...rest) {
+  if (mode === 'readwrite' && this.name === 'lua-wasm-ext-tables' && self.__luaFailSaves) {
+    throw new DOMException('the quota is exceeded', 'QuotaExceededError');
+  }
+  return transaction.call(this, names, mode, ...rest);
+};
+self.__luaFailSaves = true;
+"""
+
+
+def test_a_failed_save_warns_on_stderr_and_is_retried_at_the_next_cell(browser, site_url: str) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.add_init_script(FAIL_SAVES)
+    open_notebook(page, site_url)
+    _replace_cell_code(page, 0, 't = ext.table("saved_later")\nt.x = 7\nreturn t.x')
+    page.keyboard.press("Shift+Enter")
+    wait_for_prompt(page, 0)
+    text = output_text(page, 0)
+    assert "cannot save the external table 'saved_later': QuotaExceededError: the quota is exceeded" in text, text
+    page.evaluate("() => { self.__luaFailSaves = false; }")
+    _replace_cell_code(page, 1, "return 1")
+    page.keyboard.press("Shift+Enter")
+    wait_for_prompt(page, 1)
+    assert "cannot save" not in output_text(page, 1)
+    # The retry wrote it: a reload (a new kernel) finds the table.
+    page.add_init_script("self.__luaFailSaves = false;")  # after FAIL_SAVES: writes go through
+    open_notebook(page, site_url)
+    _replace_cell_code(page, 0, 'return ext.table("saved_later").x')
+    page.keyboard.press("Shift+Enter")
+    wait_for_prompt(page, 0)
+    assert output_text(page, 0).strip().endswith("7"), output_text(page, 0)
+    context.close()
+
+
 @pytest.mark.xfail(strict=True, reason=(
     "finding for both hosts (display.ts, display.py): JupyterLab trusts the output of a cell the user runs, "
     "so display.html's <script> and event handlers, and display.data's application/javascript, run in the "
