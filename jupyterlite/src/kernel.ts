@@ -122,7 +122,10 @@ export class LuaKernel extends BaseKernel {
   interrupt(): void {
     const running = this.running;
     if (running === null) {
-      this.watcher?.interrupt(); // an introspection that runs (only watched while it does)
+      // An introspection that runs (the watcher watches it only while it does), or one the page cannot stop.
+      if (!this.watcher?.interrupt() && this.introspections.size > 0) {
+        this.introspectionFailed('was stopped by the stop button');
+      }
       return;
     }
     if (this.watcher?.interrupt()) {
