@@ -72,9 +72,10 @@ def test_hostile_host_calls_are_errors_and_the_kernel_lives(browser, site_url: s
     context.close()
 
 
-@pytest.mark.parametrize("isolated", [True, False], ids=["isolated", "plain"])
+@pytest.mark.parametrize(("isolated", "stop_button"), [(True, False), (False, False), (False, True)],
+                         ids=["isolated", "plain", "plain-stop-button"])
 def test_an_endless_introspection_is_stopped_and_the_kernel_answers(
-        browser, site_url: str, plain_site_url: str, isolated: bool) -> None:
+        browser, site_url: str, plain_site_url: str, isolated: bool, stop_button: bool) -> None:
     """A Tab press runs introspect.lua through the cell's replaced `debug`, which never returns: after
     INTROSPECTION_TIME_MAX_SECONDS it is stopped in place (isolated) or its worker is restarted from the
     memory posted before it (plain, said on the next cell's stderr); the next cell runs with the state kept."""
@@ -88,6 +89,8 @@ def test_an_endless_introspection_is_stopped_and_the_kernel_answers(
     _replace_cell_code(page, 1, "string.fo")
     page.keyboard.press("Tab")  # complete_request: introspect.lua through the replaced debug
     page.keyboard.press("Escape")
+    if stop_button:  # ends it at once, not at the time limit
+        page.locator("[data-command='notebook:interrupt-kernel']").first.click()
     _replace_cell_code(page, 2, "return kept + 2")
     page.keyboard.press("Shift+Enter")
     cell(page, 2).locator(".jp-InputArea-prompt").filter(has_text=re.compile(r"\[\d+\]")).wait_for(timeout=60_000)
@@ -95,6 +98,9 @@ def test_an_endless_introspection_is_stopped_and_the_kernel_answers(
     assert text.strip().endswith("42"), text
     restarted = "its worker was ended and restarted, and the Lua state is as the last cell left it"
     assert (restarted in text) is not isolated, text
+    if not isolated:
+        why = "was stopped by the stop button" if stop_button else "ran for more than 2 s"
+        assert why in text, text
     context.close()
 
 
