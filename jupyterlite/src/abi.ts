@@ -13,6 +13,8 @@ export const HOST_CALL_NAME_SIZE_MAX_BYTES = 256;
 export const CHUNK_NAME_SIZE_MAX_BYTES = 256;
 export const EXT_TABLE_NAME_SIZE_MAX_BYTES = 256;
 export const OOM_WHERE_SOURCE_SIZE_BYTES = 60;
+/** Host-only: how long a completion, inspect or is_complete may run Lua before it is stopped. */
+export const INTROSPECTION_TIME_MAX_SECONDS = 2;
 
 /** What an eval returns (error.zig: Status), plus the host-only TRAPPED. */
 export const Status = {

@@ -67,6 +67,7 @@ export class ExtStorage {
         store.createIndex('notebook', 'notebook');
       };
       this.db = request(req);
+      this.db.catch(() => (this.db = null)); // a failed open is tried again at the next save
     }
     return this.db;
   }

@@ -6,7 +6,13 @@
 // memory is shared and a watcher on this thread (page_watcher.ts) streams
 // output, stops a cell in place and ends a wait for input; otherwise, or when
 // the stop does not take in time, an interrupt ends the worker the same way.
-// External tables are saved to IndexedDB (ext_storage.ts) after each cell.
+// External tables are saved to IndexedDB (ext_storage.ts) after each cell;
+// a failed save is warned about on the cell's stderr and retried.
+// Introspections (Tab, Shift-Tab, is_complete) run Lua the cells may have
+// replaced: each gets INTROSPECTION_TIME_MAX_SECONDS, after which the watcher
+// stops it in place, or (not isolated, or it did not stop) the worker is
+// restarted from the memory posted before it, the last cell's state kept; so
+// is a worker whose introspection trapped. The request answers "nothing found".
 // Every display passes rich_output.ts's rules here, on the page's side of the
 // worker, before JupyterLab renders it as trusted output.
 
@@ -15,6 +21,7 @@ import type { KernelMessage } from '@jupyterlab/services';
 import { BaseKernel, IKernel } from '@jupyterlite/services';
 import { PromiseDelegate } from '@lumino/coreutils';
 
+import { INTROSPECTION_TIME_MAX_SECONDS } from './abi';
 import { complete } from './completion';
 import { ControlBlock, ISOLATION_HEADERS, InputState } from './control_block';
 import { ExtStorage } from './ext_storage';
@@ -24,7 +31,8 @@ import type { IStoredTable } from './ext_tables';
 import { OutputStreams } from './output_ring';
 import { ESCALATE_AFTER_MS, PageWatcher } from './page_watcher';
 import type { ISharedVM } from './page_watcher';
-import type { FromWorker, IStartMessage, IWireResult } from './protocol';
+import type { FromWorker, IStartMessage, IWireResult, ToWorker } from './protocol';
+import { TableSaves } from './table_saves';
 import { IRichOutputRules, RichOutput } from './rich_output';
 
 // The extension's static folder (webpack's public path), where rich_output.json is copied.
@@ -74,6 +82,7 @@ export interface ILuaKernelOptions extends IKernel.IOptions {
 
 interface IRunning {
   id: number;
+  silent: boolean;
   done: PromiseDelegate<{ result: IWireResult; payload: Array<Record<string, any>> }>;
 }
 
@@ -87,6 +96,9 @@ export class LuaKernel extends BaseKernel {
   private image: ArrayBuffer | undefined;
   private ids: Array<[number, Uint8Array]> | undefined;
   private storage = new ExtStorage();
+  private saves = new TableSaves((changed, dropped) => this.storage.save(this.notebook ?? '', changed, dropped));
+  private rescue: { image: ArrayBuffer; ids: Array<[number, Uint8Array]> } | undefined; // before this cell's first introspection
+  private notices: string[] = []; // for the next cell's stderr: what happened between cells
   private notebook: string | null = null;
   private startError: string | null = null;
   private introspections = new Map<number, PromiseDelegate<unknown>>(); // resolved with null when the worker ended
@@ -123,7 +135,14 @@ export class LuaKernel extends BaseKernel {
    */
   interrupt(): void {
     const running = this.running;
-    if (running === null || this.watcher?.interrupt()) {
+    if (running === null) {
+      // An introspection that runs (the watcher watches it only while it does), or one the page cannot stop.
+      if (!this.watcher?.interrupt() && this.introspections.size > 0) {
+        this.introspectionFailed('was stopped by the stop button');
+      }
+      return;
+    }
+    if (this.watcher?.interrupt()) {
       return;
     }
     this.running = null;
@@ -194,8 +213,8 @@ export class LuaKernel extends BaseKernel {
     return ready.promise;
   }
 
-  /** A new worker from the memory of the running cell's start (or a fresh state without one). */
-  private restart(): Promise<void> {
+  /** A new worker from the memory of the running cell's start, or `from` (a fresh state without one). */
+  private restart(from: { image?: ArrayBuffer; ids?: Array<[number, Uint8Array]> } = { image: this.image, ids: this.ids }): Promise<void> {
     this.worker?.terminate();
     this.worker = null;
     for (const answer of this.introspections.values()) {
@@ -203,8 +222,9 @@ export class LuaKernel extends BaseKernel {
     }
     this.introspections.clear();
     this.output.finish(); // what the ended worker sent of the cell's output
-    const image = this.image;
+    const { image, ids } = from;
     this.image = undefined;
+    this.rescue = undefined;
     this.started = new PromiseDelegate<void>();
     const restarted = this.loadTables()
       .then(tables => this.spawn({
@@ -213,7 +233,7 @@ export class LuaKernel extends BaseKernel {
           filesUrl: this.options.filesUrl,
           tables,
           image,
-          ids: this.ids
+          ids
         }))
       .then(() => {
         this.startError = null;
@@ -237,11 +257,29 @@ export class LuaKernel extends BaseKernel {
         received: () => this.received,
         output: chunk => this.output.accept(chunk),
         outputStart: start => this.output.startAt(start),
-        escalate: () => this.stopByForce()
+        escalate: () =>
+          this.running !== null
+            ? this.stopByForce()
+            : this.introspectionFailed(`did not stop within ${ESCALATE_AFTER_MS / 1000} s of its time limit`)
       });
     } catch (e) {
       console.error('lua-wasm: cannot watch the VM; the stop button will restart it', e);
     }
+  }
+
+  /**
+   * An introspection ran out of time or trapped: the worker is restarted from
+   * the memory posted before it (the last cell's state); its request and any
+   * waiting answer "nothing found" (restart). Told on the console and the next cell's stderr.
+   */
+  private introspectionFailed(what: string): void {
+    const rescue = this.rescue;
+    const state = rescue !== undefined ? 'the Lua state is as the last cell left it' : 'the Lua state was reset';
+    const notice = `lua-wasm: a completion or inspection (Tab, Shift-Tab) ran Lua that ${what}; ` +
+      `its worker was ended and restarted, and ${state}`;
+    console.warn(notice);
+    this.notices.push(notice);
+    this.restart(rescue ?? {});
   }
 
   private trapped(reason: string): void {
@@ -274,6 +312,15 @@ export class LuaKernel extends BaseKernel {
       case 'failed':
         ready.reject(new Error(message.error));
         return;
+      case 'rescue':
+        this.rescue = { image: message.image, ids: message.ids };
+        return;
+      case 'trapped':
+        if (this.introspections.has(message.id)) {
+          this.introspectionFailed(`trapped (${message.reason})`);
+          return;
+        }
+        break;
       case 'introspected':
       case 'inspected':
         this.introspections.get(message.id)?.resolve(message.type === 'inspected' ? message.reply : message.value);
@@ -302,14 +349,28 @@ export class LuaKernel extends BaseKernel {
         this.watcher?.end();
         this.output.finish();
         // Written before the reply: a reload right after the cell finds them.
-        this.storage
-          .save(this.notebook ?? '', message.changed, message.dropped)
-          .catch(e => console.error('lua-wasm: saving external tables failed', e))
+        this.saves
+          .flush(message.changed, message.dropped)
+          .then(warning => {
+            if (warning !== null) {
+              console.error(warning);
+              this.tell(warning, running.silent);
+            }
+          })
           .then(() => running.done.resolve({ result: message.result, payload: message.payload }));
         break;
       case 'trapped':
         this.trapped(message.reason);
         break;
+    }
+  }
+
+  /** `text` on the running cell's stderr; a silent cell's waits for the next one. */
+  private tell(text: string, silent: boolean): void {
+    if (silent) {
+      this.notices.push(text.trimEnd());
+    } else {
+      this.stream({ name: 'stderr', text });
     }
   }
 
@@ -369,9 +430,14 @@ export class LuaKernel extends BaseKernel {
     }
     const chunkName = stored ? `[cell ${count}]` : `[hidden ${++this.hidden}]`;
     this.sources.set(chunkName, content.code);
-    const running: IRunning = { id: this.nextId++, done: new PromiseDelegate() };
+    const running: IRunning = { id: this.nextId++, silent, done: new PromiseDelegate() };
     this.running = running;
     this.image = undefined; // until this cell's arrives: never roll back to an older cell's
+    this.rescue = undefined; // the cell changes the state: the next introspection posts it again
+    if (!silent && this.notices.length) {
+      this.stream({ name: 'stderr', text: this.notices.join('\n') + '\n' });
+      this.notices = [];
+    }
     this.output.begin(null, silent ? null : (stream, text) => this.stream({ name: stream === 2 ? 'stderr' : 'stdout', text }));
     this.watcher?.begin(running.id);
     this.worker!.postMessage({
@@ -410,17 +476,48 @@ export class LuaKernel extends BaseKernel {
   }
 
   /** A helper of lua_wasm_kernel/lua/introspect.lua, run in the VM: its first value if a string. */
-  private async introspect(fn: 'complete' | 'is_complete', args: string[]): Promise<string | null> {
+  private introspect(fn: 'complete' | 'is_complete', args: string[]): Promise<string | null> {
+    return this.ask<string>(id => ({ type: 'introspect', id, fn, args }));
+  }
+
+  /**
+   * Sends an introspection to the worker and waits for its answer (null:
+   * nothing found), for INTROSPECTION_TIME_MAX_SECONDS at most: then the
+   * watcher stops it, or the worker is restarted. JupyterLite's kernel client
+   * handles one request at a time, so no cell runs meanwhile.
+   */
+  private async ask<T>(message: (id: number) => ToWorker): Promise<T | null> {
     await this.ready;
     const worker = this.worker;
     if (worker === null) {
       return null;
     }
     const id = this.nextId++;
-    const answer = new PromiseDelegate<string | null>();
+    const answer = new PromiseDelegate<unknown>();
     this.introspections.set(id, answer);
-    worker.postMessage({ type: 'introspect', id, fn, args });
-    return answer.promise;
+    const limitMs = INTROSPECTION_TIME_MAX_SECONDS * 1000;
+    const watcher = this.watcher;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    if (watcher !== null) {
+      watcher.begin(id, limitMs);
+    } else {
+      timer = setTimeout(() => {
+        if (this.worker === worker && this.introspections.has(id)) {
+          this.introspectionFailed(`ran for more than ${INTROSPECTION_TIME_MAX_SECONDS} s`);
+        }
+      }, limitMs);
+    }
+    worker.postMessage(message(id));
+    try {
+      return (await answer.promise) as T | null;
+    } finally {
+      if (timer !== null) {
+        clearTimeout(timer);
+      }
+      if (this.watcher === watcher && this.running === null) {
+        watcher?.end();
+      }
+    }
   }
 
   async completeRequest(
@@ -435,18 +532,12 @@ export class LuaKernel extends BaseKernel {
     content: KernelMessage.IInspectRequestMsg['content']
   ): Promise<KernelMessage.IInspectReplyMsg['content']> {
     // In the worker (inspect.ts), as the Python kernel's inspect.py; sources only for the detail that shows them.
-    await this.ready;
-    const worker = this.worker;
-    if (worker === null) {
-      return notFound();
-    }
-    const id = this.nextId++;
-    const answer = new PromiseDelegate<IInspectReply | null>();
-    this.introspections.set(id, answer);
     const detailLevel = content.detail_level ?? 0;
     const sources = detailLevel >= 1 ? this.sources : new Map<string, string>();
-    worker.postMessage({ type: 'inspect', id, code: content.code, cursor: content.cursor_pos, detailLevel, sources });
-    return (await answer.promise) ?? notFound();
+    const reply = await this.ask<IInspectReply>(id => ({
+      type: 'inspect', id, code: content.code, cursor: content.cursor_pos, detailLevel, sources
+    }));
+    return reply ?? notFound();
   }
 
   async isCompleteRequest(

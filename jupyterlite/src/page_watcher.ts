@@ -12,6 +12,11 @@
 // - Escalation: if the cell still runs ESCALATE_AFTER_MS after the interrupt
 //   (a long C call, where no hook runs) and no host import is running, the
 //   kernel ends the worker and restarts it from the cell's start (kernel.ts).
+// - Time limit: an introspection (Tab, Shift-Tab, is_complete) is watched
+//   with a deadline (INTROSPECTION_TIME_MAX_SECONDS): when it passes, the
+//   watcher arms the stop hook as for the stop button (interrupt.py's timer
+//   on that eval's generation), and escalates the same way. It does not
+//   stream: the worker drops an introspection's output.
 // The page's thread may not block, so it only tries the lock: a tick that
 // finds it held (the worker is in lw_host_output) does its work next tick.
 // Every address read from memory is bounds-checked before it is written through.
@@ -49,8 +54,10 @@ export class PageWatcher {
   private readonly ring: OutputRing;
   private readonly layout: Record<string, number>;
   private timer: ReturnType<typeof setInterval> | null = null;
-  private id = 0; // the cell being watched
+  private id = 0; // the eval being watched
   private interruptAt: number | null = null;
+  private deadline: number | null = null; // when an introspection is stopped
+  private streams = true;
   private hostLeft = 0;
   private hostLeftAt = 0;
   arms = 0; // counters, for tests and benchmarks
@@ -71,11 +78,16 @@ export class PageWatcher {
     this.valid(vm.layout.current_thread_addr, 4);
   }
 
-  /** The cell `id` was sent to the worker: watch it. */
-  begin(id: number): void {
+  /**
+   * The cell `id` was sent to the worker: watch it. With `limitMs`, an
+   * introspection: stopped once it has run that long, its output not streamed.
+   */
+  begin(id: number, limitMs: number | null = null): void {
     this.end();
     this.id = id;
     this.interruptAt = null;
+    this.deadline = limitMs === null ? null : performance.now() + limitMs;
+    this.streams = limitMs === null;
     this.hostLeft = this.control.get(Word.HOST_LEFT);
     this.timer = setInterval(() => this.tick(), TICK_MS);
   }
@@ -88,6 +100,7 @@ export class PageWatcher {
     this.timer = null;
     this.id = 0;
     this.interruptAt = null;
+    this.deadline = null;
   }
 
   /** The stop button: arms the hook now if the lock is free, else at the next tick. */
@@ -111,13 +124,19 @@ export class PageWatcher {
     if (this.timer === null) {
       return;
     }
+    if (this.deadline !== null && this.interruptAt === null && performance.now() >= this.deadline) {
+      this.interruptAt = this.deadline; // the introspection ran out of time: stop it as the button does
+      this.hostLeftAt = this.deadline;
+    }
     let chunk: IOutputChunk | null = null;
     let armed = false;
     if (this.control.tryLock()) {
       try {
         if (this.control.get(Word.RUNNING) === this.id) {
-          this.events.outputStart(this.control.get(Word.RING_START));
-          if (this.control.get(Word.POSTED) === this.events.received()) {
+          if (this.streams) {
+            this.events.outputStart(this.control.get(Word.RING_START));
+          }
+          if (this.streams && this.control.get(Word.POSTED) === this.events.received()) {
             chunk = this.ring.take(true); // nothing in flight that it could overtake
           }
           if (this.interruptAt !== null) {

@@ -68,6 +68,8 @@ export type FromWorker =
       changed: IStoredTable[];
       dropped: Uint8Array[];
     }
-  | { type: 'trapped'; id: number; reason: string }
+  // the memory before an introspection, once after each cell: what a stuck or trapped one restarts from
+  | { type: 'rescue'; image: ArrayBuffer; ids: Array<[number, Uint8Array]> }
+  | { type: 'trapped'; id: number; reason: string } // a cell's or an introspection's eval; the instance is dropped
   | { type: 'introspected'; id: number; value: string | null }
   | { type: 'inspected'; id: number; reply: IInspectReply };

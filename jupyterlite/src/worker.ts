@@ -10,7 +10,7 @@ import { ControlBlock, INPUT_SIZE_MAX_BYTES, ISOLATION_HEADERS, InputState, Word
 import { Display } from './display';
 import { lossyText } from './format';
 import { HostCallError } from './host_calls';
-import { INTROSPECT_CHUNK, call, callText } from './introspect';
+import { INTROSPECT_CHUNK, Introspector, TRAPPED, call, callText } from './introspect';
 import { helpText, inspect, notFound } from './inspect';
 import type { IOutputChunk } from './output_ring';
 import type { FromWorker, IExecuteMessage, IInspectMessage, IIntrospectMessage, IStartMessage, ToWorker } from './protocol';
@@ -39,6 +39,7 @@ let inputEpoch = 0;
 let docs = StdlibDocs.empty(); // lua_wasm_kernel/stdlib_docs.json, for inspect and help(x)
 let allowStdin = false;
 let control: ControlBlock | null = null;
+const introspector = new Introspector(post);
 const display = new Display((msgType, content) => post({ type: 'iopub', id: current, msgType, content }));
 
 function post(message: FromWorker, transfer: Transferable[] = []): void {
@@ -117,6 +118,7 @@ async function start(message: IStartMessage): Promise<void> {
     next.start();
   }
   vm = next;
+  introspector.changed();
   post({
     type: 'ready',
     banner: `Lua 5.4 in WebAssembly (lua-wasm, browser host), memory limit ${message.memoryBytes} bytes`,
@@ -151,6 +153,7 @@ function readLine(prompt: unknown, password: unknown): string | null {
 
 function execute(message: IExecuteMessage): void {
   const machine = vm!;
+  introspector.changed();
   current = message.id;
   inputEpoch += 1;
   allowStdin = message.allowStdin;
@@ -197,33 +200,36 @@ async function loadDocs(): Promise<StdlibDocs> {
   }
 }
 
+/** An introspection's value (null: no VM); TRAPPED drops the instance, as execute does. */
+function introspection<T>(id: number, run: (machine: LuaVM) => T): T | null | typeof TRAPPED {
+  if (vm === null) {
+    return null;
+  }
+  const value = introspector.run(vm, id, run);
+  if (value === TRAPPED) {
+    vm = null; // never reused: its heap may be half-updated
+  }
+  return value;
+}
+
 /** The first value an introspect helper returns, if a string (as introspect.py's call). */
 function introspect(message: IIntrospectMessage): void {
-  let value: string | null = null;
-  if (vm !== null) {
-    try {
-      value = callText(vm, message.fn, message.args);
-    } catch (e) {
-      console.error('lua-wasm: an introspection call trapped', e);
-    }
+  const value = introspection(message.id, machine => callText(machine, message.fn, message.args, message.id));
+  if (value !== TRAPPED) {
+    post({ type: 'introspected', id: message.id, value });
   }
-  post({ type: 'introspected', id: message.id, value });
 }
 
 /** An inspect_reply (inspect.ts), from introspect.lua's facts and the cells' sources. */
 function inspectAt(message: IInspectMessage): void {
-  let reply = notFound();
-  const machine = vm;
-  if (machine !== null) {
-    try {
-      reply = inspect(message.code, message.cursor, message.detailLevel, message.sources, docs, path =>
-        call(machine, 'inspect', [path])
-      );
-    } catch (e) {
-      console.error('lua-wasm: an inspection failed', e);
-    }
+  const reply = introspection(message.id, machine =>
+    inspect(message.code, message.cursor, message.detailLevel, message.sources, docs, path =>
+      call(machine, 'inspect', [path], message.id)
+    )
+  );
+  if (reply !== TRAPPED) {
+    post({ type: 'inspected', id: message.id, reply: reply ?? notFound() });
   }
-  post({ type: 'inspected', id: message.id, reply });
 }
 
 scope.onmessage = (event: MessageEvent<ToWorker>) => {
