@@ -15,6 +15,8 @@ export const EXT_TABLE_NAME_SIZE_MAX_BYTES = 256;
 export const OOM_WHERE_SOURCE_SIZE_BYTES = 60;
 /** Host-only: how long a completion, inspect or is_complete may run Lua before it is stopped. */
 export const INTROSPECTION_TIME_MAX_SECONDS = 2;
+// package.searchpath's file names to try, all together (a name times a path of "?"s).
+export const SEARCH_NAMES_SIZE_MAX_CHARS = 1024 * 1024;
 
 /** What an eval returns (error.zig: Status), plus the host-only TRAPPED. */
 export const Status = {

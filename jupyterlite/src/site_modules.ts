@@ -7,14 +7,12 @@
 
 import { Fetch, confinedName, syncFetch } from './files';
 import { LuaValue } from './format';
+import { SEARCH_NAMES_SIZE_MAX_CHARS } from './abi';
 import { HostCallError } from './host_calls';
 
+export { SEARCH_NAMES_SIZE_MAX_CHARS };
+
 export const MODULE_SIZE_MAX_BYTES = 16 * 1024 * 1024;
-// The file names one search may build (its "no file" messages included): a
-// hostile name and path ("?" repeated, `rep` long) would otherwise make a
-// string of their product's size. Lua's own searchpath builds them in the VM's
-// capped heap; stock paths need a few hundred characters.
-export const SEARCH_NAMES_SIZE_MAX_CHARS = 1024 * 1024;
 const MODULE_SUFFIX = '.lua';
 
 /** `filename` relative to the folder, normalized, if it may name a module there; else null. */

@@ -19,6 +19,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LITE = ROOT / "jupyterlite"
+sys.path.insert(0, str(LITE))
+from lua_wasm_jupyterlite import serve  # noqa: E402  (the documented server, not the installed package)
 LABEXTENSION = LITE / "lua_wasm_jupyterlite" / "labextension"
 CHROMIUM = os.environ.get("LUA_WASM_CHROMIUM", "/usr/bin/chromium")
 NOTEBOOK = "lite_test.ipynb"
@@ -103,14 +105,10 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-class _IsolatedHandler(_QuietHandler):
-    """Serves the site cross-origin isolated: SharedArrayBuffer exists, so the
-    kernel's memory is shared with the page (stop in place, streaming, input)."""
-
-    def end_headers(self) -> None:
-        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
-        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
-        super().end_headers()
+class _IsolatedHandler(serve.IsolatedHandler):
+    """Serves the site as `python -m lua_wasm_jupyterlite.serve` does (the
+    documented way): SharedArrayBuffer exists, so the kernel's memory is shared
+    with the page (stop in place, streaming, input)."""
 
 
 def _serve(site: Path, handler_class: type) -> Iterator[str]:
