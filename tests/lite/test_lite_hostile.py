@@ -150,7 +150,8 @@ def test_rich_output_runs_no_script_in_the_page(browser, site_url: str) -> None:
     open_notebook(page, site_url)
     _replace_cell_code(page, 0, "\n".join([
         'display.html("<img src=x onerror=\\"window.__luaRan = 1\\"><script>window.__luaRan = 2</script>")',
-        'display.data({["application/javascript"] = "window.__luaRan = 3"})',
+        'local ok, err = pcall(display.data, {["application/javascript"] = "window.__luaRan = 3"})',
+        'print("refused:", not ok and err:find("is refused", 1, true) ~= nil)',
         'display.markdown("<img src=x onerror=\\"window.__luaRan = 4\\">")',
         'print("shown")',
     ]))
@@ -159,6 +160,6 @@ def test_rich_output_runs_no_script_in_the_page(browser, site_url: str) -> None:
     # The image's error event comes after the output is in the page: wait for the broken image itself.
     page.wait_for_function(
         "() => [...document.querySelectorAll('.jp-OutputArea img')].some(i => i.complete)", timeout=30_000)
-    assert "shown" in output_text(page, 0)
+    assert "shown" in output_text(page, 0) and "refused:\ttrue" in output_text(page, 0)
     assert page.evaluate("() => window.__luaRan") is None
     context.close()
