@@ -66,7 +66,8 @@ async function start(message: IStartMessage): Promise<void> {
   const sources = new Map(LUA_MODULES.map((name, i) => [name, new Uint8Array(modules[i])]));
   docs = await docsLoaded;
   const rules = await rulesLoaded;
-  display.refusal = mime => (rules === null ? null : new RichOutput(rules, html => html).refusal(mime));
+  const richOutput = rules === null ? null : new RichOutput(rules, html => html); // refusals only: the page cleans
+  display.refusal = mime => (richOutput === null ? null : richOutput.refusal(mime));
   let module: WebAssembly.Module | null = null;
   control = null;
   if (message.control !== undefined) {
