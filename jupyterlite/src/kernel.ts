@@ -52,6 +52,14 @@ export const ERROR_NAMES: Record<number, string> = {
   100: 'VMStopped'
 };
 
+export const STOPPED_BEFORE_IT_BEGAN = 'interrupted! The stop came before this cell began: none of it ran, and the Lua state is unchanged';
+
+/** When the frontend sent a request (its header's date), in ms since the epoch; +Infinity if it does not say. */
+export function sentTime(header: { date?: string } | undefined): number {
+  const sent = Date.parse(header?.date ?? '');
+  return Number.isNaN(sent) ? Infinity : sent;
+}
+
 /** The stop button's message when it had to restart the VM: why, and what was rolled back. */
 export function interruptMessage(isolated: boolean, rolledBack: boolean): string {
   const why = isolated
@@ -93,6 +101,7 @@ export class LuaKernel extends BaseKernel {
   private nextId = 1;
   private hidden = 0;
   private running: IRunning | null = null;
+  private stoppedAt = -Infinity; // the last stop press (ms since the epoch): it stops every cell sent before it
   private image: ArrayBuffer | undefined;
   private ids: Array<[number, Uint8Array]> | undefined;
   private storage = new ExtStorage();
@@ -134,6 +143,7 @@ export class LuaKernel extends BaseKernel {
    * worker and restarts it from the cell's start.
    */
   interrupt(): void {
+    this.stoppedAt = Date.now();
     const running = this.running;
     if (running === null) {
       // An introspection that runs (the watcher watches it only while it does), or one the page cannot stop.
@@ -416,10 +426,21 @@ export class LuaKernel extends BaseKernel {
   async executeRequest(
     content: KernelMessage.IExecuteRequestMsg['content']
   ): Promise<KernelMessage.IExecuteReplyMsg['content']> {
+    const sentAt = sentTime(this.parentHeader);
     await this.ready;
     const silent = Boolean(content.silent);
     const stored = content.store_history !== false && !silent;
     const count = this.executionCount;
+    if (sentAt <= this.stoppedAt) {
+      // The stop was pressed after the frontend sent this cell but before its eval began
+      // (the page still waited for the VM or for the message): it stops this cell too.
+      const evalue = STOPPED_BEFORE_IT_BEGAN;
+      const error = { ename: ERROR_NAMES[4], evalue, traceback: [evalue] };
+      if (!silent) {
+        this.publishExecuteError(error);
+      }
+      return { status: 'error', execution_count: count, ...error } as KernelMessage.IExecuteReplyMsg['content'];
+    }
     if (this.startError !== null || this.worker === null) {
       const evalue = `the Lua VM could not start: ${this.startError ?? 'no worker'}; restart the kernel`;
       const error = { ename: 'VMStopped', evalue, traceback: [evalue] };

@@ -51,12 +51,13 @@ def make_notebook() -> dict:
         'local s = {} for i = 1, 1e7 do s[i] = i end',
         'return require("greet").hi()',
         'require("lib.absent")',
-        'kept = "changed before the stop"\nwhile true do end',
+        # "begun" shows (flushed, streamed) once the worker runs the cell: the tests stop it then.
+        'kept = "changed before the stop"\nprint("begun")\nio.stdout:flush()\nwhile true do end',
         'return kept',
         'print("start")\nlocal t = os.clock()\nwhile os.clock() - t < 3 do end\nprint("end")',
         'local line = io.read()\nreturn "got " .. line',
         # Backtracks for minutes inside the pattern matcher, where no hook runs.
-        'forced = 1\nstring.find(string.rep("a", 40), string.rep("a-", 40) .. "b")',
+        'forced = 1\nprint("begun")\nio.stdout:flush()\nstring.find(string.rep("a", 40), string.rep("a-", 40) .. "b")',
         'return forced',
     ]
     return {

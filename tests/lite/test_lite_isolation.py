@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from test_lite_browser import WAIT_MS, cell, open_notebook, output_text, run_cell, wait_for_prompt
 
@@ -28,18 +27,9 @@ def _stop(page) -> None:
     page.locator("[data-command='notebook:interrupt-kernel']").first.click()
 
 
-def _stop_until_done(page, index: int) -> None:
-    """Presses stop until the cell's prompt shows its number: a press that lands
-    before the worker's eval has begun stops nothing (as in the Python host)."""
-    prompt = cell(page, index).locator(".jp-InputArea-prompt").filter(has_text=re.compile(r"\[\d+\]"))
-    for _ in range(WAIT_MS // 1000):
-        _stop(page)
-        try:
-            prompt.wait_for(timeout=1000)
-            return
-        except PlaywrightTimeout:
-            continue
-    prompt.wait_for(timeout=WAIT_MS)
+def _begun(page, index: int) -> None:
+    """Until the cell printed "begun" (conftest): the worker runs it, so a stop now stops it there."""
+    cell(page, index).locator(".jp-OutputArea").filter(has_text="begun").wait_for(timeout=WAIT_MS)
 
 
 def _running(page, index: int) -> None:
@@ -53,8 +43,9 @@ def test_stop_in_place_keeps_the_interrupted_cells_changes(browser, site_url: st
     open_notebook(page, site_url)
     assert _isolated(page)
     run_cell(page, CHANGE_THEN_LOOP)
-    _running(page, CHANGE_THEN_LOOP)
-    _stop_until_done(page, CHANGE_THEN_LOOP)
+    _begun(page, CHANGE_THEN_LOOP)
+    _stop(page)
+    wait_for_prompt(page, CHANGE_THEN_LOOP)
     text = output_text(page, CHANGE_THEN_LOOP)
     assert "interrupted!" in text
     assert "rolled back" not in text and "stopped by force" not in text
@@ -101,7 +92,7 @@ def test_a_stop_that_does_not_take_falls_back_to_the_restart(browser, site_url: 
     page = context.new_page()
     open_notebook(page, site_url)
     run_cell(page, LONG_C_CALL)
-    _running(page, LONG_C_CALL)
+    _begun(page, LONG_C_CALL)
     _stop(page)
     wait_for_prompt(page, LONG_C_CALL)
     text = output_text(page, LONG_C_CALL)
@@ -110,6 +101,32 @@ def test_a_stop_that_does_not_take_falls_back_to_the_restart(browser, site_url: 
     run_cell(page, RETURN_FORCED)  # the restarted VM answers, with the state of before the cell
     wait_for_prompt(page, RETURN_FORCED)
     assert output_text(page, RETURN_FORCED).strip().endswith("nil")
+    context.close()
+
+
+def test_a_stop_pressed_as_the_cell_is_sent_is_not_lost(browser, site_url: str) -> None:
+    """Run and stop pressed in one page task: the stop reaches the kernel while
+    the cell's request is still on its way (JupyterLite's message queue, the
+    kernel waiting for its VM). A stop applies to every cell sent before it, so
+    the cell ends at once: before, the stop was dropped and the loop ran on."""
+    context = browser.new_context()
+    page = context.new_page()
+    open_notebook(page, site_url)
+    cell(page, CHANGE_THEN_LOOP).locator(".jp-InputArea-prompt").click()
+    page.evaluate(
+        """() => {  // JupyterLab's toolbar buttons act on mousedown
+            for (const command of ['notebook:run-cell-and-select-next', 'notebook:interrupt-kernel']) {
+                document.querySelector(`[data-command='${command}']`)
+                    .dispatchEvent(new MouseEvent('mousedown', {bubbles: true, button: 0}));
+            }
+        }"""
+    )
+    wait_for_prompt(page, CHANGE_THEN_LOOP)
+    text = output_text(page, CHANGE_THEN_LOOP)
+    assert "The stop came before this cell began: none of it ran" in text
+    run_cell(page, RETURN_KEPT)  # none of the cell ran: its global is not set
+    wait_for_prompt(page, RETURN_KEPT)
+    assert output_text(page, RETURN_KEPT).strip().endswith("nil")
     context.close()
 
 
@@ -149,7 +166,7 @@ def test_without_isolation_stop_rolls_back_and_input_names_the_headers(browser, 
     run_cell(page, SET_X)
     wait_for_prompt(page, SET_X)
     run_cell(page, CHANGE_THEN_LOOP)
-    _running(page, CHANGE_THEN_LOOP)
+    _begun(page, CHANGE_THEN_LOOP)
     _stop(page)
     wait_for_prompt(page, CHANGE_THEN_LOOP)
     text = output_text(page, CHANGE_THEN_LOOP)
