@@ -4,7 +4,7 @@
     python benchmarks/bench_dispatch.py [--reps 7] [--n 10000000]
 
 Builds benchmarks/dispatch_probe.c (a toy register VM) to wasm with the
-tail-call feature, runs its three dispatch loops interleaved in one wasmtime
+tail-call feature, runs its four dispatch loops interleaved in one wasmtime
 (`wasm_tail_call` on, the shipped Cranelift level), and reports the thread CPU
 time of the fastest run of each and its ratio to the computed-goto loop. Only
 the ratios matter: they say whether rewriting luaV_execute as tail-call-
@@ -24,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 SCHEMES = [
     ("goto", "computed goto in one function (lvm.c's scheme today)"),
     ("tail", "tail-call threading: `musttail` through a table (`return_call_indirect`)"),
+    ("tailsw", "tail-call threading, each handler ending in its own `switch` of direct `musttail` calls (`br_table`, then `return_call`)"),
     ("call", "call threading: a loop of indirect calls, each handler returns the next pc"),
 ]
 
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         "## Engine: dispatch schemes under wasmtime (probe)",
         "",
         f"`python benchmarks/bench_dispatch.py`: benchmarks/dispatch_probe.c, a toy register VM running "
-        f"{args.n:,} iterations of an 8-instruction loop, dispatched three ways, built by zig cc -O2 with "
+        f"{args.n:,} iterations of an 8-instruction loop, dispatched {len(SCHEMES)} ways, built by zig cc -O2 with "
         f"the wasm tail-call feature and run interleaved in one wasmtime with `wasm_tail_call`; thread CPU "
         f"time of the fastest of {args.reps} runs (median in brackets); ratio to computed goto.",
         "",

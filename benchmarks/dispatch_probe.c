@@ -1,9 +1,11 @@
 /*
-** A toy register VM dispatched three ways, to measure what each costs under
+** A toy register VM dispatched four ways, to measure what each costs under
 ** wasmtime (benchmarks/bench_dispatch.py): a computed-goto loop (what lvm.c
 ** compiles to), tail-call threading (one function per opcode ending in a
-** musttail call through a table: wasm return_call_indirect), and call
-** threading (a loop of indirect calls). Same program, same result.
+** musttail call through a table: wasm return_call_indirect), the same ending
+** in a switch of direct musttail calls (a br_table per handler, then
+** return_call), and call threading (a loop of indirect calls). Same program,
+** same result.
 */
 #include <stdint.h>
 typedef uint32_t Ins;
@@ -56,6 +58,28 @@ __attribute__((export_name("run_tail"))) int64_t run_tail(int64_t n) {
   for (int k = 0; k < NOPS; k++) tdisp[k] = init[k];
   regs[1] = n;
   return tdisp[OP(prog[0])](prog + 1, regs, prog[0]);
+}
+
+/* tail-call threaded, each handler dispatching by its own switch of direct tail calls */
+#define SDECL(name) static int64_t S_##name(const Ins *pc, int64_t *r, Ins i);
+SDECL(LOADI) SDECL(ADD) SDECL(ADDI) SDECL(SUB) SDECL(MUL) SDECL(LT_JMP) SDECL(JMP) SDECL(MOVE) SDECL(XOR) SDECL(SHR) SDECL(HALT)
+#define SCASE(name) case OP_##name: __attribute__((musttail)) return S_##name(pc, r, i);
+#define SNEXT i = *pc++; switch (OP(i)) { SCASE(LOADI) SCASE(ADD) SCASE(ADDI) SCASE(SUB) SCASE(MUL) \
+  SCASE(LT_JMP) SCASE(JMP) SCASE(MOVE) SCASE(XOR) SCASE(SHR) default: __attribute__((musttail)) return S_HALT(pc, r, i); }
+static int64_t S_LOADI(const Ins *pc, int64_t *r, Ins i) { r[A(i)] = B(i); SNEXT; }
+static int64_t S_ADD(const Ins *pc, int64_t *r, Ins i) { r[A(i)] = r[B(i)] + r[C(i)]; SNEXT; }
+static int64_t S_ADDI(const Ins *pc, int64_t *r, Ins i) { r[A(i)] = r[B(i)] + C(i); SNEXT; }
+static int64_t S_SUB(const Ins *pc, int64_t *r, Ins i) { r[A(i)] = r[B(i)] - r[C(i)]; SNEXT; }
+static int64_t S_MUL(const Ins *pc, int64_t *r, Ins i) { r[A(i)] = r[B(i)] * r[C(i)]; SNEXT; }
+static int64_t S_LT_JMP(const Ins *pc, int64_t *r, Ins i) { if (r[A(i)] < r[B(i) & 0xf]) pc += (int8_t)(i >> 24); SNEXT; }
+static int64_t S_JMP(const Ins *pc, int64_t *r, Ins i) { pc += SJ(i); SNEXT; }
+static int64_t S_MOVE(const Ins *pc, int64_t *r, Ins i) { r[A(i)] = r[B(i)]; SNEXT; }
+static int64_t S_XOR(const Ins *pc, int64_t *r, Ins i) { r[A(i)] = r[B(i)] ^ r[C(i)]; SNEXT; }
+static int64_t S_SHR(const Ins *pc, int64_t *r, Ins i) { r[A(i)] = r[B(i)] >> C(i); SNEXT; }
+static int64_t S_HALT(const Ins *pc, int64_t *r, Ins i) { (void)pc; return r[A(i)]; }
+__attribute__((export_name("run_tailsw"))) int64_t run_tailsw(int64_t n) {
+  regs[1] = n;
+  return S_JMP(prog, regs, 0);  /* a jump by 0 dispatches the first instruction */
 }
 
 #define I(op, a, b, c) ((Ins)(op) | (Ins)(a) << 8 | (Ins)(b) << 16 | (Ins)(c) << 24)
