@@ -11,10 +11,13 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 WAIT_MS = 60_000
+RUN_PRESSES_MAX = 3
+RUN_PRESS_WAIT_MS = 5_000
 
 
 def open_notebook(page, site_url: str, name: str = "lite_test.ipynb") -> None:
@@ -33,14 +36,40 @@ def cell(page, index: int):
 
 
 def run_cell(page, index: int) -> None:
-    target = cell(page, index)
-    target.locator(".jp-InputArea-prompt").click()
-    page.keyboard.press("Shift+Enter")
+    """Selects the cell and presses Shift+Enter until its prompt changes: JupyterLab
+    shows [*] as it sends the cell, so an unchanged prompt means the key press went
+    nowhere (the notebook did not have the focus yet) and pressing again is safe."""
+    prompt = cell(page, index).locator(".jp-InputArea-prompt")
+    before = prompt.inner_text()
+    for _ in range(RUN_PRESSES_MAX):
+        prompt.click()
+        page.keyboard.press("Shift+Enter")
+        try:
+            page.wait_for_function(
+                "([i, before]) => document.querySelectorAll('.jp-Notebook .jp-Cell')[i]"
+                ".querySelector('.jp-InputArea-prompt').innerText !== before",
+                arg=[index, before], timeout=RUN_PRESS_WAIT_MS,
+            )
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"cell {index} did not start after {RUN_PRESSES_MAX} presses of Shift+Enter")
 
 
 def wait_for_prompt(page, index: int) -> None:
-    """Until the cell has an execution count: it finished."""
-    cell(page, index).locator(".jp-InputArea-prompt").filter(has_text=re.compile(r"\[\d+\]")).wait_for(timeout=WAIT_MS)
+    """Until the cell has an execution count: it finished. On a timeout, says what the page shows."""
+    prompt = cell(page, index).locator(".jp-InputArea-prompt")
+    try:
+        prompt.filter(has_text=re.compile(r"\[\d+\]")).wait_for(timeout=WAIT_MS)
+    except PlaywrightTimeout:
+        status = page.evaluate(
+            "() => { const s = document.querySelector('.jp-Notebook-ExecutionIndicator');"
+            " return s ? (s.getAttribute('data-status') || s.title || '') : 'no indicator'; }"
+        )
+        raise AssertionError(
+            f"cell {index} did not finish in {WAIT_MS // 1000} s: prompt {prompt.inner_text()!r}, "
+            f"kernel {status!r}, output {output_text(page, index)[-500:]!r}"
+        ) from None
 
 
 def output_text(page, index: int) -> str:
