@@ -172,6 +172,7 @@ export class LuaKernel extends BaseKernel {
       await this.spawn({ type: 'start', memoryBytes: this.options.memoryBytes, filesUrl: this.options.filesUrl, tables });
       this.startError = null;
       this.started.resolve();
+      console.debug(`lua-wasm: the VM started (external tables of "${this.notebook}": ${tables.length})`);
     } catch (e) {
       console.error('lua-wasm: the kernel could not start', e);
       this.startError = e instanceof Error ? e.message : String(e);

@@ -20,7 +20,13 @@ RUN_PRESSES_MAX = 3
 RUN_PRESS_WAIT_MS = 5_000
 
 
+CONSOLE_LINES_SHOWN = 30
+_console: dict[int, list[str]] = {}  # per page: what its console printed, for a failure's message
+
+
 def open_notebook(page, site_url: str, name: str = "lite_test.ipynb") -> None:
+    lines = _console.setdefault(id(page), [])
+    page.on("console", lambda message: lines.append(f"{message.type}: {message.text}"))
     page.goto(f"{site_url}/notebooks/index.html?path={name}")
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=WAIT_MS)
     # The kernel is idle once it answered kernel_info: the indicator says so.
@@ -68,7 +74,10 @@ def wait_for_prompt(page, index: int) -> None:
         )
         raise AssertionError(
             f"cell {index} did not finish in {WAIT_MS // 1000} s: prompt {prompt.inner_text()!r}, "
-            f"kernel {status!r}, output {output_text(page, index)[-500:]!r}"
+            f"kernel {status!r}, output {output_text(page, index)[-500:]!r}; the page's console "
+            "(the kernel's lines and errors, the last ones):\n"
+            + "\n".join([line for line in _console.get(id(page), [])
+                          if "lua-wasm" in line or line.startswith("error")][-CONSOLE_LINES_SHOWN:])
         ) from None
 
 
