@@ -17,7 +17,6 @@ on the shared machine hit them alike; workloads run at a reduced size
 from __future__ import annotations
 
 import argparse
-import gzip
 import os
 import resource
 import subprocess
@@ -28,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_engine as be  # noqa: E402
+from bench_size import Module  # noqa: E402  (the wasm reader: sections, data segments)
 
 ROOT = be.ROOT
 sys.path.insert(0, str(ROOT))
@@ -57,42 +57,6 @@ KNOBS: list[tuple[str, dict[str, object], str]] = [
 
 def log(msg: str) -> None:
     be.log(msg)
-
-
-def wasm_data_zeros(wasm: bytes) -> int:
-    """Bytes of all-zero active data segments (.bss that wasm-ld must emit
-    because the memory is imported; a fresh wasmtime memory is zero anyway)."""
-
-    def leb(i: int) -> tuple[int, int]:
-        result = shift = 0
-        while True:
-            byte = wasm[i]
-            i += 1
-            result |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                return result, i
-
-    zeros, i = 0, 8
-    while i < len(wasm):
-        section, (size, body) = wasm[i], leb(i + 1)
-        if section == 11:  # data
-            count, k = leb(body)
-            for _ in range(count):
-                flags, k = leb(k)
-                if flags == 2:  # active, explicit memory index
-                    _, k = leb(k)
-                if flags in (0, 2):  # offset expression: i32.const N, end (what wasm-ld emits)
-                    if wasm[k] != 0x41:
-                        return zeros  # something else: stop counting
-                    _, k = leb(k + 1)
-                    k += 1  # end
-                n, k = leb(k)
-                if flags != 1 and not any(wasm[k:k + n]):
-                    zeros += n
-                k += n
-        i = body + size
-    return zeros
 
 
 def build(mode: str, prefix: Path) -> Path:
@@ -130,8 +94,8 @@ def modes_section(reps: int, scale: float) -> str:
         for mode, name in MODES:
             log(f"building {name}")
             wasm = build(mode, Path(tmp) / mode)
-            data = wasm.read_bytes()
-            rows.append((mode, name, len(data), len(gzip.compress(data, 9)), wasm_data_zeros(data)))
+            module = Module(wasm.read_bytes())
+            rows.append((mode, name, module.size, module.gzip_size, module.zero_data_bytes()))
             engines.append(be.WasmEngine(be.MEMORY_MB_DEFAULT, be.make_runtime(wasm), mode))
         log(f"timing {len(engines)} modes + native, {reps} runs each, scale {scale}")
         results, gms = interleaved_geomeans(engines, reps, scale)
