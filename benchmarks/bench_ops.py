@@ -34,6 +34,14 @@ OPS = [
      "local t = {a = 1} local x = 0 for i = 1, N do x = x + t.a end return x"),
     ("index_chain", "field read through `__index` (a table)",
      "local t = setmetatable({}, {__index = {a = 1}}) local x = 0 for i = 1, N do x = x + t.a end return x"),
+    ("global_read", "global read `math` (through `_ENV`)",
+     "local x = 0 for i = 1, N do if math then x = x + 1 end end return x"),
+    ("pairs", "one step of `for k, v in pairs(t)` (a C iterator, `next`)",
+     "local t = {} for i = 1, 1000 do t[i] = i t['k' .. i] = i end "
+     "local x = 0 for r = 1, N // 2000 do for _, v in pairs(t) do x = x + v end end return x"),
+    ("ipairs", "one step of `for i, v in ipairs(t)`",
+     "local t = {} for i = 1, 1000 do t[i] = i end "
+     "local x = 0 for r = 1, N // 1000 do for _, v in ipairs(t) do x = x + v end end return x"),
     ("len_append", "`t[#t + 1] = i`",
      "local t = {} for i = 1, N do t[#t + 1] = i end return #t"),
     ("closure_new", "a new closure per iteration (allocation, GC)",
