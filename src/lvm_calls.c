@@ -1,6 +1,6 @@
 /*
 ** lvm.c with its hottest calls out of the interpreter loop done in line.
-** The fetched lvm.c is included unchanged below, after four names it calls
+** The fetched lvm.c is included unchanged below, after five names it calls
 ** are pointed at the functions here. Each takes the common case in line and
 ** hands anything else to the real function, so behaviour is upstream's.
 ** Why: wasmtime compiles each wasm call as a real call (no inlining across
@@ -41,9 +41,9 @@ static l_inline const TValue *lw_getstr (Table *t, TString *key) {
 }
 
 
-/* luaD_poscall when no hook is set and 0 or 1 results are wanted: ldo.c's
-** moveresults for those two cases. */
-static l_inline void lw_poscall (lua_State *L, CallInfo *ci, int nres) {
+/* luaD_poscall (a C function's return, OP_RETURN) when no hook is set and
+** 0 or 1 results are wanted: ldo.c's moveresults for those two cases. */
+static l_inline __attribute__((always_inline)) void lw_poscall (lua_State *L, CallInfo *ci, int nres) {
   int wanted = ci->nresults;
   StkId res = ci->func.p;
   if (l_likely(!L->hookmask && (wanted == 0 || wanted == 1))) {
@@ -65,7 +65,7 @@ static l_inline void lw_poscall (lua_State *L, CallInfo *ci, int nres) {
 /* luaD_precall when the frame needs no stack growth and its CallInfo
 ** exists: ldo.c's steps for a Lua function (prepCallInfo, savedpc, missing
 ** arguments) and for a C function with no call hook (precallC). */
-static l_inline CallInfo *lw_precall (lua_State *L, StkId func, int nresults) {
+static l_inline __attribute__((always_inline)) CallInfo *lw_precall (lua_State *L, StkId func, int nresults) {
   CallInfo *ci = L->ci->next;
   if (l_unlikely(ci == NULL))
     return luaD_precall(L, func, nresults);
@@ -126,6 +126,7 @@ static l_inline void lw_call (lua_State *L, StkId func, int nresults) {
 
 #define luaD_precall(L, func, nresults)  lw_precall(L, func, nresults)
 #define luaD_call(L, func, nresults)     lw_call(L, func, nresults)
+#define luaD_poscall(L, ci, nres)        lw_poscall(L, ci, nres)
 #define luaH_getshortstr                 lw_getshortstr
 #define luaH_getstr                      lw_getstr
 
