@@ -3,6 +3,7 @@ build.zig reads too (no build runner, no translate-c on the install path)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -67,9 +68,9 @@ def flags_per_file(command: list[str]) -> dict[str, list[str]]:
 
 
 # Where the engine spends its time (bench_engine.py's workloads): never compiled for size.
-HOT_C_FILES = ("lvm_calls.c", "ldo.c", "ltable.c", "lgc.c", "lstring.c", "lapi.c", "lstrlib.c", "ltablib.c",
-               "lauxlib.c", "lobject.c", "ltm.c", "lfunc.c", "ldebug.c", "lbaselib.c", "lmathlib.c",
-               "lutf8lib.c", "lcorolib.c", "liolib.c", "box_alloc.c", "numfmt.c")
+HOT_C_FILES = ("lvm_calls.c", "ldo.c", "ltable.c", "lgc.c", "lstring.c", "lapi_libs.c", "lauxlib.c",
+               "lobject.c", "ltm.c", "lfunc.c", "ldebug.c", "lutf8lib.c", "lcorolib.c", "liolib.c",
+               "box_alloc.c", "numfmt.c")
 
 
 def test_cold_files_alone_are_compiled_for_size(command) -> None:
@@ -86,6 +87,31 @@ def test_cold_files_alone_are_compiled_for_size(command) -> None:
         # The cold flags come last, so their -O overrides the mode's.
         assert flags == (base + cold_flags if name in cold else base), name
     assert {Path(p).name for p in files} >= {*manifest["lua_sources"], *manifest["c_sources"]}
+
+
+def included_lua_files(ours: Path) -> list[str]:
+    """The fetched .c files one of our C files compiles by #include, in order."""
+    return re.findall(r'^#include "(l\w+\.c)"', ours.read_text(), re.MULTILINE)
+
+
+def test_every_lua_file_is_compiled_once() -> None:
+    """Each fetched file the module needs is in .lua_sources or included by exactly one of our files."""
+    manifest = hatch_build.read_manifest()
+    included = [f for ours in manifest["c_sources"] for f in included_lua_files(hatch_build.SRC / ours)]
+    assert included, "src/lvm_calls.c and src/lapi_libs.c include lvm.c, lapi.c and libraries"
+    everything = [*manifest["lua_sources"], *included]
+    assert len(everything) == len(set(everything)), "a Lua file compiled twice"
+    assert {"lvm.c", "lapi.c", "lstrlib.c", "lbaselib.c", "lmathlib.c", "ltablib.c"} <= set(included)
+
+
+def test_a_unit_of_lua_files_has_no_lua_user_h_block_past_its_first() -> None:
+    """lua_user.h is read once per unit, with only the first included file's `<name>_c` defined:
+    a per-file block for any later file of the unit would silently not apply."""
+    blocks = set(re.findall(r"defined\((l\w+)_c\)", (hatch_build.SRC / "lua_user.h").read_text()))
+    assert {"lstrlib", "lauxlib", "liolib"} <= blocks  # the pattern still reads the header
+    for ours in hatch_build.read_manifest()["c_sources"]:
+        later = {Path(f).stem for f in included_lua_files(hatch_build.SRC / ours)[1:]}
+        assert not later & blocks, f"{ours}: lua_user.h has blocks for {sorted(later & blocks)}"
 
 
 def test_a_cold_source_that_is_not_a_source_is_refused(tmp_path: Path, monkeypatch) -> None:
