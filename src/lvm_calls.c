@@ -1,6 +1,6 @@
 /*
 ** lvm.c with its hottest calls out of the interpreter loop done in line.
-** The fetched lvm.c is included unchanged below, after five names it calls
+** The fetched lvm.c is included unchanged below, after seven names it uses
 ** are pointed at the functions here. Each takes the common case in line and
 ** hands anything else to the real function, so behaviour is upstream's.
 ** Why: wasmtime compiles each wasm call as a real call (no inlining across
@@ -20,6 +20,7 @@
 #include "lobject.h"
 #include "lstate.h"
 #include "ltable.h"
+#include "lstring.h"
 #include "lvm.h"
 
 
@@ -38,6 +39,30 @@ static l_inline const TValue *lw_getstr (Table *t, TString *key) {
   if (key->tt == LUA_VSHRSTR)
     return lw_getshortstr(t, key);
   return luaH_getstr(t, key);
+}
+
+
+/* luaH_get, short strings through lw_getshortstr (the __index chain of
+** luaV_finishget, a string key in a register). */
+static l_inline const TValue *lw_get (Table *t, const TValue *key) {
+  if (ttisshrstring(key))
+    return lw_getshortstr(t, tsvalue(key));
+  return luaH_get(t, key);
+}
+
+
+/* luaV_rawequalobj (OP_EQK): values of one variant compared in line. */
+static l_inline int lw_rawequal (const TValue *t1, const TValue *t2) {
+  if (ttypetag(t1) == ttypetag(t2)) {
+    switch (ttypetag(t1)) {
+      case LUA_VNIL: case LUA_VFALSE: case LUA_VTRUE: return 1;
+      case LUA_VNUMINT: return (ivalue(t1) == ivalue(t2));
+      case LUA_VNUMFLT: return luai_numeq(fltvalue(t1), fltvalue(t2));
+      case LUA_VSHRSTR: return eqshrstr(tsvalue(t1), tsvalue(t2));
+      default: break;
+    }
+  }
+  return luaV_equalobj(NULL, t1, t2);
 }
 
 
@@ -129,5 +154,8 @@ static l_inline void lw_call (lua_State *L, StkId func, int nresults) {
 #define luaD_poscall(L, ci, nres)        lw_poscall(L, ci, nres)
 #define luaH_getshortstr                 lw_getshortstr
 #define luaH_getstr                      lw_getstr
+#define luaH_get                         lw_get
+#undef luaV_rawequalobj
+#define luaV_rawequalobj(t1, t2)         lw_rawequal(t1, t2)
 
 #include "lvm.c"

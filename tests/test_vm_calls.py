@@ -1,12 +1,12 @@
 """The interpreter loop's in-line calls (src/lvm_calls.c) against native Lua 5.4.
 
 lvm_calls.c takes the common case of a call, a C function's return, a generic
-`for`'s iterator call and a string-keyed table read in line, and hands every
-other case to Lua's own function. Each chunk here drives one of those
+`for`'s iterator call, a string-keyed table read and an equality with a
+constant in line, and hands every other case to Lua's own function. Each chunk here drives one of those
 boundaries (missing and extra arguments, 0/1/many results, a stack or
 CallInfo list that must grow, call and return hooks, `__call`, yields and
 errors inside calls, C-stack overflow through nested iterators, keys off
-their main position) and must print exactly what native Lua (lupa's lua54)
+their main position or of other types, constants of every type) and must print exactly what native Lua (lupa's lua54)
 prints. The official test suite (test_lua_testsuite.py) covers the rest.
 """
 from __future__ import annotations
@@ -123,6 +123,29 @@ CHUNKS = {
         o.v = 5
         GLOBAL_X = 3
         return s .. ":" .. missing .. ":" .. o:get() .. ":" .. GLOBAL_X .. ":" .. tostring(t.nothere)
+    """,
+    "__index chains with keys of every kind": """
+        local base = {1, 2, 3, s = "str", [2.5] = "half", [true] = "yes", [4.0] = "four"}
+        local mid = setmetatable({}, {__index = base})
+        local o = setmetatable({}, {__index = mid})
+        local f = setmetatable({}, {__index = function(_, k) return "fn:" .. tostring(k) end})
+        local long = string.rep("k", 50)
+        base[long] = "long"
+        local k = "s"
+        return table.concat({o[1], o[3], o[k], o.s, o[2.5], o[true], o[4], o[long], tostring(o.nothere),
+                             f.x, f[1], f[2.5]}, ",")
+    """,
+    "equality with constants (OP_EQK) of every kind": """
+        local vals = {1, 3, 3.0, 2.5, 0/0, "gamma", string.rep("x", 50), true, false, {}, print}
+        vals[#vals + 1] = nil
+        local out = {}
+        for i = 1, 12 do
+          local v = vals[i]
+          out[#out + 1] = (v == 3.0 and "a" or "-") .. (v == 2.5 and "b" or "-") .. (v == "gamma" and "c" or "-")
+            .. (v == string.rep("x", 50) and "d" or "-") .. (v == nil and "e" or "-") .. (v == true and "f" or "-")
+            .. (v == false and "g" or "-") .. (v ~= "gamma" and "h" or "-") .. (v == 1e300 and "i" or "-")
+        end
+        return table.concat(out, " ")
     """,
 }
 
