@@ -42,20 +42,25 @@ def cell(page, index: int):
 
 
 def run_cell(page, index: int) -> None:
-    """Selects the cell and presses Shift+Enter until its prompt changes: JupyterLab
-    shows [*] as it sends the cell, so an unchanged prompt means the key press went
-    nowhere (the notebook did not have the focus yet) and pressing again is safe."""
+    """Selects the cell and presses Shift+Enter until its prompt has changed at all:
+    JupyterLab shows [*] as it sends the cell, so a prompt never touched means the key
+    press went nowhere (the notebook did not have the focus yet) and pressing again is
+    safe. A MutationObserver sees the [*] even when the cell ends within one frame with
+    the count it had before (a re-run after a restart), which polling the text missed."""
     prompt = cell(page, index).locator(".jp-InputArea-prompt")
-    before = prompt.inner_text()
+    prompt.click()  # waits until the cell is rendered (the notebook renders cells in view)
+    prompt.evaluate(
+        "(p) => { window.__lwPromptTouched = false;"
+        " if (window.__lwPromptObserver) window.__lwPromptObserver.disconnect();"
+        " window.__lwPromptObserver = new MutationObserver(() => { window.__lwPromptTouched = true; });"
+        " window.__lwPromptObserver.observe(p, {characterData: true, childList: true, subtree: true}); }"
+    )
     for _ in range(RUN_PRESSES_MAX):
         prompt.click()
         page.keyboard.press("Shift+Enter")
         try:
-            page.wait_for_function(
-                "([i, before]) => document.querySelectorAll('.jp-Notebook .jp-Cell')[i]"
-                ".querySelector('.jp-InputArea-prompt').innerText !== before",
-                arg=[index, before], timeout=RUN_PRESS_WAIT_MS,
-            )
+            page.wait_for_function("() => window.__lwPromptTouched", timeout=RUN_PRESS_WAIT_MS)
+            page.evaluate("() => window.__lwPromptObserver.disconnect()")
             return
         except PlaywrightTimeout:
             continue
