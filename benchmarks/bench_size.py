@@ -39,6 +39,9 @@ SECTION_NAMES = {0: "custom", 1: "type", 2: "import", 3: "function", 4: "table",
                  7: "export", 8: "start", 9: "elem", 10: "code", 11: "data", 12: "datacount", 13: "tag"}
 LUA_LIBS = {"lauxlib", "lbaselib", "lcorolib", "ldblib", "lmathlib", "lstrlib", "ltablib", "lutf8lib",
             "loadlib", "liolib", "loslib", "linit"}
+# Our C files that compile fetched Lua files by #include (src/build.zon): their
+# lw_* helpers are ours, the rest is Lua's (lua_* of lapi.c is core).
+LUA_UNITS = {"lvm_calls": "Lua core", "lapi_libs": "Lua libraries"}
 # compiler-rt's binary128 (`long double` on wasm32) and 128-bit integer helpers.
 SOFT_FLOAT = re.compile(r"^__\w*(tf|ti\d)|f128|\.__\w*tf")
 COMPILER_RT_MEM = {"memcpy", "memmove", "memset", "compiler_rt.fastMemset", "compiler_rt.memcpy", "compiler_rt.memmove"}
@@ -243,6 +246,8 @@ def origin(name: str, where: dict[str, str], folders: dict[str, str], ours_zig: 
     if obj.startswith("crt1"):
         return "libc crt1"
     stem = Path(obj).stem
+    if stem in LUA_UNITS and not name.startswith("lw_"):
+        return "Lua core" if name.startswith("lua_") else LUA_UNITS[stem]
     if (ROOT / "src" / f"{stem}.c").exists():
         return "our C (src/*.c)"
     if stem in LUA_LIBS:
