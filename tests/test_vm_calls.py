@@ -65,7 +65,6 @@ CHUNKS = {
     """,
     "__call": """
         local t = setmetatable({}, {__call = function(self, x, y) return x * 2, y end})
-        local u = setmetatable({}, {__call = t})
         local a, b = t(21, "b")
         local ok, err = pcall(function() local v = {} ; return v() end)
         return a .. b .. tostring(ok) .. err:gsub("^.-:%d+: ", "")
@@ -105,10 +104,6 @@ CHUNKS = {
         return table.concat(out, "|")
     """,
     "C stack overflow through nested iterators": """
-        local function it(_, c)
-          if c then for _ in it, nil, nil do end end
-          return nil
-        end
         local function nest(n) if n == 0 then return end for _ in function() nest(n - 1) end do end end
         local ok, err = pcall(nest, 400)
         return tostring(ok) .. ":" .. tostring(err:find("stack overflow") ~= nil)
